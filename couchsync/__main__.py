@@ -1,0 +1,5 @@
+"""``python -m couchsync`` → the CLI."""
+
+from .cli.main import main
+
+main()

@@ -1,0 +1,323 @@
+"""``GET|POST /{db}/_changes``: normal, longpoll, continuous and eventsource feeds.
+
+Rows are ``{"seq","id","changes":[{"rev"}],"deleted"?,"doc"?}``; ``last_seq`` is the seq of the
+last change *examined* (a filter that rejects everything still advances it). Longpoll answers at
+once when something passes, else waits for the first passing change (``heartbeat`` newlines keep
+the connection alive; without heartbeat it gives up after ``min(timeout, 60 s)``).
+Sources: CouchDB ``chttpd_db:handle_changes_req``, ``couch_changes.erl``, ``fabric_view_changes``;
+reference §1.4, §1.5.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from ..core.render import attachment_json, render_doc
+from ..errors import BadRequest, NotFound
+from ..mango.selector import Selector, normalize
+from ..mango.selector import project as project_fields
+from ..storage.changes import ChangeRow, changes_page, pending_after
+from ..storage.database import Database
+from .context import Ctx
+from .http import JSON_HEADERS, json_response, qbool, qjson
+
+FEEDS = ("normal", "longpoll", "continuous", "eventsource", "live")
+PAGE = 1000
+
+
+def parse_since(db: Database, raw: Any) -> int:
+    """``0``, ``"now"``, an int, ``"<int>"`` or ``"<int>-<instance>"`` → int; another database
+    incarnation's seq restarts at 0. Raises 400 "Malformed sequence supplied in 'since' parameter."."""
+    if raw is None:
+        return 0
+    if raw == "now":
+        return db.update_seq
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    if isinstance(raw, str):
+        n, sep, instance = raw.partition("-")
+        if n.isdigit() and n.isascii():
+            return int(n) if not sep or instance == db.instance_id else 0
+    raise BadRequest("Malformed sequence supplied in 'since' parameter.")
+
+
+@dataclass
+class ChangesArgs:
+    feed: str = "normal"
+    since: int = 0
+    limit: int | None = None
+    descending: bool = False
+    all_docs: bool = False
+    include_docs: bool = False
+    conflicts: bool = False
+    attachments: bool = False
+    heartbeat: float | None = None
+    timeout: float | None = None
+    doc_ids: list[str] | None = None
+    design_only: bool = False
+    selector: Selector | None = None
+    fields: list[str] | None = None
+    seq_interval: int | None = None
+
+
+def _ms(raw: str | None, name: str) -> float | None:
+    if raw is None:
+        return None
+    if raw == "true" and name == "heartbeat":
+        return 60.0
+    if not raw.isdigit():
+        raise BadRequest(f"Invalid {name}: {raw!r}; it must be a non-negative integer")
+    return int(raw) / 1000
+
+
+async def parse_args(ctx: Ctx, db: Database) -> ChangesArgs:
+    q = ctx.request.query
+    a = ChangesArgs()
+    body: dict[str, Any] = {}
+    if ctx.method == "POST":
+        body = await ctx.json_object(allow_empty=True)
+    a.feed = q.get("feed", "normal")
+    if a.feed not in FEEDS:
+        raise BadRequest("Supported `feed` types: normal, continuous, live, longpoll, eventsource")
+    if a.feed == "live":
+        a.feed = "continuous"
+    since = q.get("since", body.get("since"))
+    if a.feed == "eventsource" and "Last-Event-ID" in ctx.request.headers:
+        since = ctx.request.headers["Last-Event-ID"]
+    a.descending = qbool(ctx.request, "descending")
+    a.since = parse_since(db, since)
+    limit = q.get("limit")
+    if limit is not None:
+        if not limit.isdigit():
+            raise BadRequest(f"Invalid limit: {limit!r}; it must be a non-negative integer")
+        a.limit = int(limit)
+    a.all_docs = q.get("style") == "all_docs"
+    a.include_docs = qbool(ctx.request, "include_docs")
+    a.conflicts = qbool(ctx.request, "conflicts")
+    a.attachments = qbool(ctx.request, "attachments")
+    a.heartbeat = _ms(q.get("heartbeat"), "heartbeat")
+    a.timeout = _ms(q.get("timeout"), "timeout")
+    if q.get("seq_interval") is not None:
+        si = q["seq_interval"]
+        if not si.isdigit() or int(si) < 1:
+            raise BadRequest("Invalid seq_interval")
+        a.seq_interval = int(si)
+    _parse_filter(ctx, db, a, body)
+    return a
+
+
+def _parse_filter(ctx: Ctx, db: Database, a: ChangesArgs, body: dict[str, Any]) -> None:
+    name = ctx.q("filter")
+    if name is None:
+        return
+    if name == "_doc_ids":
+        ids = body.get("doc_ids") if "doc_ids" in body else qjson(ctx.request, "doc_ids")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise BadRequest("`doc_ids` filter parameter is not a list of doc ids.")
+        a.doc_ids = ids
+    elif name == "_selector":
+        if "selector" not in body:
+            raise BadRequest("Selector must be specified in POST payload")
+        if not isinstance(body["selector"], dict):
+            raise BadRequest("Selector error: expected a JSON object")
+        a.selector = normalize(body["selector"])
+        fields = body.get("fields")
+        a.fields = fields if isinstance(fields, list) else None
+        a.include_docs = a.include_docs or False
+    elif name == "_design":
+        a.design_only = True
+    elif name == "_view":
+        if not ctx.q("view"):
+            raise BadRequest("`view` filter parameter is not provided.")
+        raise NotFound("missing_named_view")
+    elif name.startswith("_"):
+        raise BadRequest("unknown builtin filter name")
+    else:
+        raise NotFound("missing")
+
+
+# -- folding -------------------------------------------------------------------------------------
+
+
+async def collect(db: Database, a: ChangesArgs, since: int, limit: int | None) -> tuple[list[bytes], int, bool]:
+    """Returns ``(rendered rows, last_seq examined, limit_reached)``."""
+    rows: list[bytes] = []
+    last = since
+    need_bodies = a.include_docs or a.selector is not None
+    count = 0
+    while True:
+        page_size = PAGE if limit is None or a.selector else min(PAGE, limit - len(rows))
+        if page_size <= 0:
+            return rows, last, True
+        page = await changes_page(db, last, page_size, descending=a.descending, with_bodies=need_bodies,
+                                  doc_ids=a.doc_ids, design_only=a.design_only)
+        for ch in page:
+            last = ch.seq
+            rendered = render_row(db, ch, a, count)
+            if rendered is None:
+                continue
+            rows.append(rendered)
+            count += 1
+            if limit is not None and len(rows) >= limit:
+                return rows, last, True
+        if len(page) < page_size:
+            return rows, last, False
+
+
+def render_row(db: Database, ch: ChangeRow, a: ChangesArgs, index: int) -> bytes | None:
+    """One changes row as JSON bytes, or ``None`` when the filter rejects it."""
+    doc_json: bytes | None = None
+    if a.selector is not None:
+        doc = orjson.loads(render_doc(ch.doc_id, ch.winning_rev, ch.deleted, ch.body or b"{}"))
+        if not a.selector.matches(doc):
+            return None
+        if a.include_docs and a.fields:
+            doc_json = orjson.dumps(project_fields(doc, a.fields))
+    leaves = ch.leaves if (a.all_docs or a.conflicts) else None
+    changes = [{"rev": r} for r, _ in leaves] if a.all_docs and leaves else [{"rev": ch.winning_rev}]
+    seq: Any = db.format_seq(ch.seq)
+    if a.seq_interval and (index + 1) % a.seq_interval:
+        seq = None
+    out = [b'{"seq":', orjson.dumps(seq), b',"id":', orjson.dumps(ch.doc_id), b',"changes":', orjson.dumps(changes)]
+    if ch.deleted:
+        out.append(b',"deleted":true')
+    if a.include_docs:
+        if doc_json is None:
+            extras: list[tuple[str, Any]] = []
+            if a.conflicts and leaves:
+                c = [r for r, d in leaves[1:] if not d]
+                if c:
+                    extras.append(("_conflicts", c))
+            if ch.atts:
+                extras.append(("_attachments", {n: attachment_json(m) for n, m in ch.atts.items()}))
+            doc_json = render_doc(ch.doc_id, ch.winning_rev, ch.deleted, ch.body or b"{}", extras)
+        out += [b',"doc":', doc_json]
+    out.append(b"}")
+    return b"".join(out)
+
+
+async def _inline_attachments(db: Database, rows: list[bytes]) -> list[bytes]:
+    """``attachments=true``: replace stubs by base64 data in included docs."""
+    out = []
+    for raw in rows:
+        row = orjson.loads(raw)
+        atts = (row.get("doc") or {}).get("_attachments")
+        if atts:
+            blobs = await db.get_attachment_blobs(a["digest"] for a in atts.values())
+            for a in atts.values():
+                if a["digest"] in blobs:
+                    meta = dict(a)
+                    a.clear()
+                    a.update(attachment_json(meta, blobs[meta["digest"]]))
+            raw = orjson.dumps(row)
+        out.append(raw)
+    return out
+
+
+# -- feeds ---------------------------------------------------------------------------------------
+
+
+async def handle(ctx: Ctx) -> web.StreamResponse:
+    db = await ctx.db(ctx.params["db"])
+    a = await parse_args(ctx, db)
+    if a.descending:
+        a.since = db.update_seq + 1  # CouchDB ignores `since` when descending
+    if a.feed in ("continuous", "eventsource"):
+        return await _stream(ctx, db, a)
+    if a.limit == 0:
+        return json_response({"results": [], "last_seq": db.format_seq(a.since),
+                              "pending": await pending_after(db, a.since)})
+    rows, last, _ = await collect(db, a, a.since, a.limit)
+    if a.descending and not rows:
+        last = 0
+    if rows or a.feed == "normal" or a.descending:
+        return await _normal(db, a, rows, last)
+    return await _longpoll(ctx, db, a, last)
+
+
+async def _finish(db: Database, a: ChangesArgs, rows: list[bytes], last: int) -> bytes:
+    if a.attachments and a.include_docs:
+        rows = await _inline_attachments(db, rows)
+    pending = 0 if a.descending else await pending_after(db, last)
+    return (b'{"results":[\n' + b",\n".join(rows) + (b"\n" if rows else b"") + b'],\n"last_seq":'
+            + orjson.dumps(db.format_seq(last)) + b',"pending":' + str(pending).encode() + b"}\n")
+
+
+async def _normal(db: Database, a: ChangesArgs, rows: list[bytes], last: int) -> web.StreamResponse:
+    body = await _finish(db, a, rows, last)
+    return web.Response(body=body, headers=JSON_HEADERS)
+
+
+async def _longpoll(ctx: Ctx, db: Database, a: ChangesArgs, last: int) -> web.StreamResponse:
+    deadline = None if a.heartbeat else time.monotonic() + min(
+        a.timeout if a.timeout is not None else 60.0, ctx.settings.changes_timeout_ms / 1000)
+    resp: web.StreamResponse | None = None
+    if a.heartbeat:
+        resp = web.StreamResponse(headers=JSON_HEADERS)
+        await resp.prepare(ctx.request)
+    rows: list[bytes] = []
+    while not rows:
+        wait = a.heartbeat or 60.0
+        if deadline is not None:
+            wait = min(wait, deadline - time.monotonic())
+            if wait <= 0:
+                break
+        changed = await db.notifier.wait(last, wait)
+        if not changed:
+            if resp is not None:
+                await resp.write(b"\n")
+            continue
+        rows, last, _ = await collect(db, a, last, a.limit)
+    body = await _finish(db, a, rows, last)
+    if resp is None:
+        return web.Response(body=body, headers=JSON_HEADERS)
+    # the headers and any heartbeats went out already; the JSON restarts after the whitespace
+    await resp.write(body)
+    await resp.write_eof()
+    return resp
+
+
+async def _stream(ctx: Ctx, db: Database, a: ChangesArgs) -> web.StreamResponse:
+    """continuous (one JSON row per line) and eventsource (``data:``/``id:`` events)."""
+    sse = a.feed == "eventsource"
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream" if sse else "application/json",
+                                       "Cache-Control": "no-cache"})
+    await resp.prepare(ctx.request)
+    emit: Callable[[bytes], bytes] = (
+        (lambda row: b"data: " + row + b"\nid: " + orjson.dumps(orjson.loads(row)["seq"]) + b"\n\n") if sse
+        else (lambda row: row + b"\n"))
+    heartbeat = b"event: heartbeat\ndata: \n\n" if sse else b"\n"
+    last = a.since
+    sent = 0
+    deadline = None if a.heartbeat else time.monotonic() + (a.timeout if a.timeout is not None else 60.0)
+    with contextlib.suppress(ConnectionResetError, asyncio.CancelledError):
+        while True:
+            remaining = None if a.limit is None else a.limit - sent
+            rows, last, _ = await collect(db, a, last, remaining)
+            if a.attachments and a.include_docs:
+                rows = await _inline_attachments(db, rows)
+            for row in rows:
+                await resp.write(emit(row))
+            sent += len(rows)
+            if (a.limit is not None and sent >= a.limit) or a.descending:
+                break
+            wait = a.heartbeat or 60.0
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    break
+            if not await db.notifier.wait(last, wait) and a.heartbeat:
+                await resp.write(heartbeat)
+        if not sse:
+            pending = await pending_after(db, last)
+            await resp.write(orjson.dumps({"last_seq": db.format_seq(last), "pending": pending}) + b"\n")
+        await resp.write_eof()
+    return resp

@@ -1,0 +1,117 @@
+"""Middlewares, outermost first: errors → JSON, CORS, authentication.
+
+* ``error_middleware`` turns every ``CouchError`` into ``{"error","reason"}`` with its status, and
+  anything unexpected into a logged 500 ``unknown_error`` — never an HTML page or an empty body.
+* ``cors_middleware`` answers preflights and decorates responses for configured origins
+  (protocol reference §0.1; CouchDB ``chttpd_cors.erl``): exact-origin echo, credentials allowed.
+* ``auth_middleware`` resolves the user (cookie, then Basic, then JWT) and refreshes cookies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from ..auth.cookies import COOKIE_NAME, set_cookie_header
+from ..auth.userctx import ANONYMOUS
+from ..errors import CouchError, Unauthorized
+from .context import STATE
+from .http import error_response, json_response
+
+log = logging.getLogger("couchsync.api")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+EXPOSE_HEADERS = ("content-type, cache-control, accept-ranges, etag, server, x-couch-request-id, "
+                  "x-couch-update-newrev, x-couchdb-body-time")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except CouchError as e:
+        headers = {"Allow": ",".join(e.allowed)} if hasattr(e, "allowed") else None
+        return error_response(e, headers)
+    except web.HTTPException as e:
+        if e.status >= 400:
+            reason = e.reason or "error"
+            name = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(e.status, "bad_request")
+            return json_response({"error": name, "reason": reason}, e.status)
+        raise
+    except (ConnectionResetError, TimeoutError):
+        raise
+    except Exception as e:  # the one place where unexpected errors become a JSON 500
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_response({"error": "unknown_error", "reason": type(e).__name__}, 500)
+
+
+def _allowed_origin(request: web.Request) -> str | None:
+    origin = request.headers.get("Origin")
+    if not origin:
+        return None
+    origins = request.app[STATE].settings.cors_origins
+    if origin in origins or "*" in origins:
+        return origin
+    return None
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    origin = _allowed_origin(request)
+    settings = request.app[STATE].settings
+    if origin and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        method = request.headers["Access-Control-Request-Method"].upper()
+        wanted = [h.strip().lower() for h in request.headers.get("Access-Control-Request-Headers", "").split(",")
+                  if h.strip()]
+        allowed = {h.lower() for h in settings.cors_headers}
+        if method in settings.cors_methods and all(h in allowed for h in wanted):
+            headers = {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": ", ".join(settings.cors_methods),
+                "Access-Control-Allow-Headers": ", ".join(wanted) if wanted else ", ".join(sorted(allowed)),
+                "Access-Control-Max-Age": "600",
+                "Vary": "Origin",
+            }
+            if settings.cors_credentials:
+                headers["Access-Control-Allow-Credentials"] = "true"
+            return web.Response(status=204, headers=headers)
+    response = await handler(request)
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        if settings.cors_credentials:
+            response.headers["Access-Control-Allow-Credentials"] = "true"
+        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    state = request.app[STATE]
+    auth = state.auth
+    user = ANONYMOUS
+    refresh = False
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie:
+        found = await auth.from_cookie(cookie)
+        if found is not None:
+            user, refresh = found
+    header = request.headers.get("Authorization", "")
+    if user is ANONYMOUS and header[:6].lower() == "basic ":
+        user = await auth.from_basic(header, request.remote) or ANONYMOUS
+    elif user is ANONYMOUS and header[:7].lower() == "bearer ":
+        if state.jwt_keys is None:
+            raise Unauthorized("JWT authentication is not enabled.")
+        user = state.decode_jwt(header[7:].strip())
+    request["user"] = user
+    response = await handler(request)
+    if refresh and user.name is not None and not response.prepared:
+        s = state.settings
+        value = await auth.make_session_cookie(user.name)
+        response.headers.add("Set-Cookie", set_cookie_header(
+            value, max_age=s.session_timeout if s.allow_persistent_cookies else None,
+            secure=s.cookie_secure, same_site=s.cookie_same_site))
+    return response

@@ -1,0 +1,140 @@
+"""THE route table, in CouchDB path order; nothing else registers routes.
+
+Paths are split on raw ``/`` and each segment URL-decoded on its own, as CouchDB does, so
+``/db/_design%2Ffoo`` and ``/db/_design/foo`` both address ``_design/foo`` and ``/db/_local/a%2Fb``
+addresses ``_local/a/b`` (reference §0). :func:`resolve` maps the segments to a method table and
+path parameters; ``dispatch`` is the single aiohttp handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from ..errors import BadRequest, MethodNotAllowed, NotFound
+from ..storage.registry import SYSTEM_DBS
+from . import all_docs, attachments, changes, databases, documents, local, replication, server
+from .context import STATE, Ctx
+
+H = Callable[[Ctx], Awaitable[web.StreamResponse]]
+Methods = dict[str, H]
+
+
+def _all_docs(kind: str) -> H:
+    async def handler(ctx: Ctx) -> web.StreamResponse:
+        return await all_docs.handle(ctx, await ctx.db(ctx.params["db"]), kind)
+    return handler
+
+
+SERVER: dict[str, Methods] = {
+    "_up": {"GET": server.up},
+    "_uuids": {"GET": server.uuids},
+    "_all_dbs": {"GET": server.all_dbs},
+    "_dbs_info": {"GET": server.dbs_info, "POST": server.dbs_info},
+    "_active_tasks": {"GET": server.active_tasks},
+    "_session": {"GET": server.session_get, "POST": server.session_post, "DELETE": server.session_delete},
+}
+
+DB: Methods = {"GET": databases.get_db, "PUT": databases.put_db, "DELETE": databases.delete_db,
+               "POST": databases.bulk_docs}
+
+DB_SPECIAL: dict[str, Methods] = {
+    "_all_docs": {"GET": _all_docs("_all_docs"), "POST": _all_docs("_all_docs")},
+    "_design_docs": {"GET": _all_docs("_design_docs"), "POST": _all_docs("_design_docs")},
+    "_local_docs": {"GET": _all_docs("_local_docs"), "POST": _all_docs("_local_docs")},
+    "_bulk_docs": {"POST": databases.bulk_docs},
+    "_bulk_get": {"POST": replication.bulk_get},
+    "_revs_diff": {"POST": replication.revs_diff},
+    "_missing_revs": {"POST": replication.missing_revs},
+    "_changes": {"GET": changes.handle, "POST": changes.handle},
+    "_ensure_full_commit": {"POST": databases.ensure_full_commit},
+    "_revs_limit": {"GET": databases.revs_limit, "PUT": databases.revs_limit},
+    "_security": {"GET": databases.security_obj, "PUT": databases.security_obj},
+    "_compact": {"POST": databases.compact},
+    "_view_cleanup": {"POST": databases.view_cleanup},
+    "_purge": {"POST": databases.purge},
+    "_purged_infos": {"GET": databases.purged_infos},
+    "_purged_infos_limit": {"GET": databases.purged_infos_limit, "PUT": databases.purged_infos_limit},
+    "_temp_view": {"POST": databases.temp_view},
+}
+
+DOC: Methods = {"GET": documents.get_doc, "PUT": documents.put_doc, "DELETE": documents.delete_doc,
+                "COPY": documents.copy_doc}
+LOCAL: Methods = {"GET": local.get_local, "PUT": local.put_local, "DELETE": local.delete_local}
+ATTACHMENT: Methods = {"GET": attachments.get_attachment, "PUT": attachments.put_attachment,
+                       "DELETE": attachments.delete_attachment}
+
+
+async def _create_doc(ctx: Ctx) -> web.StreamResponse:
+    """``POST /{db}`` → create a document (server UUID when no ``_id``)."""
+    db = await ctx.db(ctx.params["db"])
+    raw = await ctx.json()
+    doc = databases.prepare_doc(ctx, db, raw, None, new_edits=True)
+    return await documents._write_one(ctx, db, doc, status=202 if ctx.q("batch") == "ok" else 201)
+
+
+DB = {**DB, "POST": _create_doc}
+
+
+def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
+    """Path segments → ``(method table, params)``; raises ``NotFound``/``BadRequest``."""
+    if not segs:
+        return {"GET": server.root}, {}
+    first = segs[0]
+    if first.startswith("_") and first not in SYSTEM_DBS:
+        if len(segs) == 1 and first in SERVER:
+            return SERVER[first], {}
+        raise NotFound("missing")
+    params = {"db": first}
+    rest = segs[1:]
+    if not rest:
+        return DB, params
+    head = rest[0]
+    if head == "_all_docs" and rest[1:] == ["queries"] or head in ("_design_docs", "_local_docs") and \
+            rest[1:] == ["queries"]:
+        return {"POST": DB_SPECIAL[head]["POST"]}, params
+    if head in DB_SPECIAL and len(rest) == 1:
+        return DB_SPECIAL[head], params
+    if head == "_local":
+        if len(rest) == 1 or not rest[1]:
+            raise BadRequest("Invalid _local document id.")
+        if len(rest) > 2:
+            raise BadRequest("_local documents do not accept attachments.")
+        return LOCAL, {**params, "doc": "_local/" + rest[1]}
+    if head.startswith("_local/"):
+        if len(rest) > 1:
+            raise BadRequest("_local documents do not accept attachments.")
+        return LOCAL, {**params, "doc": head}
+    if head == "_design":
+        if len(rest) == 1:
+            raise NotFound("missing")
+        doc_id, atts = "_design/" + rest[1], rest[2:]
+    else:
+        doc_id, atts = head, rest[1:]
+    if not atts:
+        return DOC, {**params, "doc": doc_id}
+    return ATTACHMENT, {**params, "doc": doc_id, "att": "/".join(atts)}
+
+
+def split_path(raw_path: str) -> list[str]:
+    path = raw_path.split("?", 1)[0]
+    segs = path.split("/")[1:]
+    if segs and segs[-1] == "" and len(segs) <= 2:
+        segs = segs[:-1]
+    return [unquote(s) for s in segs]
+
+
+async def dispatch(request: web.Request) -> web.StreamResponse:
+    segs = split_path(request.raw_path)
+    methods, params = resolve(segs)
+    method = "GET" if request.method == "HEAD" else request.method
+    handler = methods.get(method)
+    if handler is None:
+        allowed = list(methods)
+        if "GET" in allowed:
+            allowed.insert(allowed.index("GET") + 1, "HEAD")
+        raise MethodNotAllowed(allowed)
+    ctx = Ctx(request, request.app[STATE], segs, request["user"], params)
+    return await handler(ctx)

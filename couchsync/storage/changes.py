@@ -1,0 +1,69 @@
+"""The changes fold: documents in seq order, each once at its latest seq.
+
+``docs.seq`` is unique and indexed, so a page of ``_changes`` is one indexed range scan, joined to
+the winning revision's body when documents are included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from .database import Database
+
+
+@dataclass(slots=True)
+class ChangeRow:
+    """One changed document: ``leaves`` is ``[(rev, deleted)]`` winner first."""
+
+    seq: int
+    doc_id: str
+    winning_rev: str
+    deleted: bool
+    leaves_json: bytes
+    body: bytes | None
+    atts: dict[str, dict[str, Any]] | None
+
+    @property
+    def leaves(self) -> list[tuple[str, bool]]:
+        return [(r, bool(d)) for r, d in orjson.loads(self.leaves_json)]
+
+
+async def changes_page(db: Database, since: int, limit: int, *, descending: bool = False,
+                       with_bodies: bool = False, doc_ids: list[str] | None = None,
+                       design_only: bool = False) -> list[ChangeRow]:
+    """Up to ``limit`` rows with ``seq > since`` (``seq < since`` when ``descending``), in seq order.
+
+    ``doc_ids`` restricts to those ids (``_doc_ids`` filter); ``design_only`` to ``_design/`` docs.
+    ``with_bodies`` joins the winning revision's body and attachment metadata.
+    """
+    cols = "d.seq, d.doc_id, d.winning_rev, d.deleted, d.leaves"
+    join = ""
+    if with_bodies:
+        cols += ", r.body, r.atts"
+        join = " LEFT JOIN revs r ON r.doc_id = d.doc_id AND r.rev = d.winning_rev"
+    where = ["d.seq < ?" if descending else "d.seq > ?"]
+    params: list[Any] = [since]
+    if doc_ids is not None:
+        where.append("d.doc_id IN (SELECT value FROM json_each(?))")
+        params.append(orjson.dumps(doc_ids).decode())
+    if design_only:
+        where.append("d.doc_id >= '_design/' AND d.doc_id < '_design0'")
+    sql = (f"SELECT {cols} FROM docs d{join} WHERE {' AND '.join(where)} "
+           f"ORDER BY d.seq {'DESC' if descending else 'ASC'} LIMIT ?")
+    params.append(limit)
+    rows = await db.read(sql, params)
+    out = []
+    for r in rows:
+        body = r[5] if with_bodies else None
+        atts = orjson.loads(r[6]) if with_bodies and r[6] else None
+        out.append(ChangeRow(r[0], r[1], r[2], bool(r[3]), r[4], body, atts))
+    return out
+
+
+async def pending_after(db: Database, seq: int) -> int:
+    """Number of documents changed after ``seq`` (``pending`` in ``_changes``)."""
+    rows = await db.read("SELECT count(*) FROM docs WHERE seq > ?", (seq,))
+    return int(rows[0][0])

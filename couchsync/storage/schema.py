@@ -1,0 +1,50 @@
+"""SQLite schema of one database file, with ordered migrations keyed by ``PRAGMA user_version``.
+
+Tables:
+
+* ``meta(key, value)`` — instance id, ``update_seq``, counters, ``revs_limit``, ``security``, props.
+* ``docs`` — one row per document at its latest seq (a document appears once in ``_changes``):
+  the winning rev, deleted flag, the rev tree (JSON, :func:`couchsync.core.revtree.to_json`) and its
+  leaves (JSON ``[[rev, deleted], …]`` winner first, for ``style=all_docs`` and ``_conflicts``).
+* ``revs`` — revision bodies (JSON without special members) and attachment metadata, per rev.
+* ``local_docs`` — ``_local`` documents: no rev tree, no seq.
+* ``attachments`` — blobs stored once by digest (content-addressed).
+* ``purged`` — ``_purged_infos``.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE docs (
+        doc_id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        winning_rev TEXT NOT NULL,
+        deleted INTEGER NOT NULL,
+        rev_tree BLOB NOT NULL,
+        leaves BLOB NOT NULL,
+        partition TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX docs_partition ON docs(partition, doc_id) WHERE partition IS NOT NULL;
+    CREATE TABLE revs (
+        doc_id TEXT NOT NULL,
+        rev TEXT NOT NULL,
+        deleted INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        atts BLOB,
+        PRIMARY KEY (doc_id, rev)
+    ) WITHOUT ROWID;
+    CREATE TABLE local_docs (doc_id TEXT PRIMARY KEY, rev INTEGER NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
+    CREATE TABLE attachments (digest TEXT PRIMARY KEY, length INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
+    CREATE TABLE purged (purge_seq INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, revs BLOB NOT NULL);
+    """,
+]
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=OFF",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA cache_size=-16000",
+)

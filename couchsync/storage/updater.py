@@ -1,0 +1,212 @@
+"""``update_docs``: the one place where writes meet rev trees (CouchDB ``couch_db_updater``).
+
+A batch (a PUT, a DELETE, a ``_bulk_docs`` request) is applied in one transaction:
+
+1. load the current rev trees of the batch's documents (inside the write lock);
+2. for each document in request order (several versions of one document merge in order), apply the
+   rev-tree policy of :mod:`couchsync.core.edits` — interactive — or merge the replicated path —
+   ``new_edits=false``; resolve attachments; record per-document errors;
+3. stem each changed tree to ``_revs_limit``;
+4. write changed ``docs`` rows with new seqs, new revision bodies and blobs, drop stemmed bodies;
+5. commit, then update counters and wake ``_changes`` listeners.
+
+An update that does not change a rev tree (a replicated rev we already have) allocates no seq.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+import orjson
+
+from ..core import revtree
+from ..core.documents import (
+    DocInput,
+    ResolvedAttachments,
+    attachment_digests,
+    partition_of,
+    resolve_attachments,
+)
+from ..core.edits import add_child, interactive_parent
+from ..core.revs import new_revid
+from ..core.revtree import RevTree
+from ..errors import CouchError
+from .database import Database, RevBody
+
+#: ``validate(doc, new_rev, parent_rev) -> None`` raising CouchError (VDU hook, per new leaf)
+Validator = Callable[[DocInput, str, str | None], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _DocState:
+    tree: RevTree
+    existed: bool
+    was_deleted: bool
+    changed: bool = False
+    new_revs: list[tuple[str, bool, bytes, bytes | None]] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Batch:
+    results: list[dict[str, Any]]
+    states: dict[str, _DocState]
+    blobs: dict[str, bytes]
+    new_meta: dict[str, Any]
+
+
+async def update_docs(db: Database, docs: list[DocInput], *, new_edits: bool,
+                      validate: Validator | None = None) -> list[dict[str, Any]]:
+    """Applies ``docs`` (each with an ``id``) and returns one result per doc, in order.
+
+    Interactive: ``{"ok": true, "id", "rev"}`` or ``{"id", "error": "conflict"|…, "reason"}``.
+    Replicated: ``{"id", "rev", "ok": true}`` or ``{"id", "rev", "error", "reason"}`` (the caller
+    reports only failures). Whole-batch errors (bad stubs, 412 ``missing_stub``) raise ``CouchError``.
+    CouchDB: couch_db ``update_docs``, couch_db_updater ``merge_rev_trees``.
+    """
+
+    async def apply(conn: aiosqlite.Connection) -> _Batch:
+        rows = await db.get_doc_rows([d.id for d in docs if d.id is not None], conn)
+        states: dict[str, _DocState] = {}
+        for doc_id, row in rows.items():
+            states[doc_id] = _DocState(row.tree(), True, row.deleted)
+        batch = _Batch([], states, {}, {})
+        limit = int(db.meta["revs_limit"])
+        for doc in docs:
+            assert doc.id is not None
+            state = states.setdefault(doc.id, _DocState({}, False, False))
+            try:
+                if new_edits:
+                    res = await _interactive(db, conn, doc, state, batch, validate)
+                else:
+                    res = await _replicated(db, conn, doc, state, batch, validate)
+            except CouchError as e:
+                if e.status in (412, 413) or e.error == "bad_request":
+                    raise
+                res = {"id": doc.id, "error": e.error, "reason": e.reason}
+                if not new_edits and doc.rev:
+                    res["rev"] = doc.rev
+            batch.results.append(res)
+            if state.changed:
+                state.dropped.extend(revtree.stem(state.tree, limit))
+        await _persist(db, conn, batch)
+        return batch
+
+    batch = await db.write(apply, lambda b: b.new_meta)
+    return batch.results
+
+
+async def _previous_atts(db: Database, conn: aiosqlite.Connection, doc_id: str, state: _DocState,
+                         rev: str | None) -> dict[str, dict[str, Any]] | None:
+    """Attachment metadata of ``rev`` (or of a body written earlier in this batch)."""
+    if rev is None:
+        return None
+    for r, _deleted, _body, atts in state.new_revs:
+        if r == rev:
+            return orjson.loads(atts) if atts else None
+    found: dict[tuple[str, str], RevBody] = await db.get_revs([(doc_id, rev)], conn)
+    body = found.get((doc_id, rev))
+    return body.atts if body else None
+
+
+def _encode(doc: DocInput, atts: ResolvedAttachments) -> tuple[bytes, bytes | None]:
+    return orjson.dumps(doc.body), (orjson.dumps(atts.meta) if atts.meta else None)
+
+
+async def _interactive(db: Database, conn: aiosqlite.Connection, doc: DocInput, state: _DocState,
+                       batch: _Batch, validate: Validator | None) -> dict[str, Any]:
+    assert doc.id is not None
+    parent = interactive_parent(state.tree, doc.rev, doc.deleted)
+    new_pos = parent.pos + 1 if parent else 1
+    has_stub = any(isinstance(a, dict) and a.get("stub") for a in (doc.attachments or {}).values())
+    previous = await _previous_atts(db, conn, doc.id, state, parent.rev if parent and has_stub else None)
+    atts = resolve_attachments(doc.attachments, new_pos=new_pos, previous=previous, follows=doc.follows)
+    revid = new_revid(doc.deleted, parent.rev if parent else None, doc.body, attachment_digests(atts.meta))
+    if validate is not None:
+        await validate(doc, f"{new_pos}-{revid}", parent.rev if parent else None)
+    node = add_child(state.tree, parent, revid, doc.deleted)
+    body, atts_json = _encode(doc, atts)
+    state.new_revs.append((node.rev, doc.deleted, body, atts_json))
+    state.changed = True
+    batch.blobs.update(atts.blobs)
+    return {"ok": True, "id": doc.id, "rev": node.rev}
+
+
+async def _replicated(db: Database, conn: aiosqlite.Connection, doc: DocInput, state: _DocState,
+                      batch: _Batch, validate: Validator | None) -> dict[str, Any]:
+    assert doc.id is not None
+    if doc.revisions is not None:
+        start, ids = doc.revisions
+    else:
+        assert doc.rev is not None
+        pos_s, _, revid = doc.rev.partition("-")
+        start, ids = int(pos_s), [revid]
+    leaf = f"{start}-{ids[0]}"
+    existing = state.tree.get(leaf)
+    if existing is not None and existing.available:
+        return {"id": doc.id, "rev": leaf, "ok": True}
+    previous = None
+    if any(isinstance(a, dict) and a.get("stub") for a in (doc.attachments or {}).values()):
+        ancestor = next((f"{start - k}-{r}" for k, r in enumerate(ids) if k and
+                         (n := state.tree.get(f"{start - k}-{r}")) is not None and n.available), None)
+        previous = await _previous_atts(db, conn, doc.id, state, ancestor)
+    atts = resolve_attachments(doc.attachments, new_pos=start, previous=previous, follows=doc.follows,
+                               replicated=True)
+    if validate is not None:
+        parent = next((f"{start - k}-{r}" for k, r in enumerate(ids) if k and f"{start - k}-{r}" in state.tree), None)
+        await validate(doc, leaf, parent)
+    revtree.merge_path(state.tree, start, ids, doc.deleted)
+    body, atts_json = _encode(doc, atts)
+    state.new_revs.append((leaf, doc.deleted, body, atts_json))
+    state.changed = True
+    batch.blobs.update(atts.blobs)
+    return {"id": doc.id, "rev": leaf, "ok": True}
+
+
+async def _persist(db: Database, conn: aiosqlite.Connection, batch: _Batch) -> None:
+    seq = db.update_seq
+    doc_count = int(db.meta["doc_count"])
+    del_count = int(db.meta["doc_del_count"])
+    doc_rows: list[tuple[Any, ...]] = []
+    rev_rows: list[tuple[Any, ...]] = []
+    dropped_rows: list[tuple[str, str]] = []
+    for doc_id, st in batch.states.items():
+        if not st.changed:
+            continue
+        seq += 1
+        lv = revtree.leaves(st.tree)
+        winner = lv[0]
+        doc_rows.append((doc_id, seq, winner.rev, int(winner.deleted),
+                         orjson.dumps(revtree.to_json(st.tree)),
+                         orjson.dumps([[n.rev, int(n.deleted)] for n in lv]),
+                         partition_of(doc_id) if db.partitioned else None))
+        if st.existed:
+            if st.was_deleted:
+                del_count -= 1
+            else:
+                doc_count -= 1
+        if winner.deleted:
+            del_count += 1
+        else:
+            doc_count += 1
+        kept = {r for r, *_ in st.new_revs if r in st.tree}
+        rev_rows.extend((doc_id, r, int(d), b, a) for r, d, b, a in st.new_revs if r in kept)
+        dropped_rows.extend((doc_id, r) for r in st.dropped)
+    if not doc_rows:
+        return
+    await conn.executemany(
+        "INSERT INTO docs(doc_id, seq, winning_rev, deleted, rev_tree, leaves, partition) VALUES (?,?,?,?,?,?,?) "
+        "ON CONFLICT(doc_id) DO UPDATE SET seq=excluded.seq, winning_rev=excluded.winning_rev, "
+        "deleted=excluded.deleted, rev_tree=excluded.rev_tree, leaves=excluded.leaves", doc_rows)
+    await conn.executemany(
+        "INSERT INTO revs(doc_id, rev, deleted, body, atts) VALUES (?,?,?,?,?) ON CONFLICT(doc_id, rev) "
+        "DO UPDATE SET deleted=excluded.deleted, body=excluded.body, atts=excluded.atts", rev_rows)
+    if dropped_rows:
+        await conn.executemany("DELETE FROM revs WHERE doc_id=? AND rev=?", dropped_rows)
+    if batch.blobs:
+        await conn.executemany("INSERT OR IGNORE INTO attachments(digest, length, data) VALUES (?,?,?)",
+                               [(d, len(b), b) for d, b in batch.blobs.items()])
+    batch.new_meta = {"update_seq": seq, "doc_count": doc_count, "doc_del_count": del_count}
