@@ -38,6 +38,7 @@ class ServerState:
 
 
 STATE = web.AppKey("couchsync_state", ServerState)
+USER = web.RequestKey("couchsync_user", UserCtx)
 
 
 @dataclass

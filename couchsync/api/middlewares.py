@@ -17,7 +17,7 @@ from aiohttp import web
 from ..auth.cookies import COOKIE_NAME, set_cookie_header
 from ..auth.userctx import ANONYMOUS
 from ..errors import CouchError, Unauthorized
-from .context import STATE
+from .context import STATE, USER
 from .http import error_response, json_response
 
 log = logging.getLogger("couchsync.api")
@@ -106,7 +106,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if state.jwt_keys is None:
             raise Unauthorized("JWT authentication is not enabled.")
         user = state.decode_jwt(header[7:].strip())
-    request["user"] = user
+    request[USER] = user
     response = await handler(request)
     if refresh and user.name is not None and not response.prepared:
         s = state.settings

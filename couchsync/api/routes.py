@@ -16,7 +16,7 @@ from aiohttp import web
 from ..errors import BadRequest, MethodNotAllowed, NotFound
 from ..storage.registry import SYSTEM_DBS
 from . import all_docs, attachments, changes, databases, documents, local, replication, server
-from .context import STATE, Ctx
+from .context import STATE, USER, Ctx
 
 H = Callable[[Ctx], Awaitable[web.StreamResponse]]
 Methods = dict[str, H]
@@ -136,5 +136,5 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         if "GET" in allowed:
             allowed.insert(allowed.index("GET") + 1, "HEAD")
         raise MethodNotAllowed(allowed)
-    ctx = Ctx(request, request.app[STATE], segs, request["user"], params)
+    ctx = Ctx(request, request.app[STATE], segs, request[USER], params)
     return await handler(ctx)

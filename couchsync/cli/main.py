@@ -33,9 +33,11 @@ def main() -> None:
 @click.option("--session-timeout", type=int, default=None,
               help="AuthSession cookie lifetime in seconds [COUCHSYNC_SESSION_TIMEOUT, default 600].")
 @click.option("--log-level", default=None, help="Logging level [COUCHSYNC_LOG_LEVEL, default INFO].")
+@click.option("--demo-data", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Folder of FHIR bundles loaded into the database 'demo' on first start.")
 def serve(host: str | None, port: int | None, data_dir: str | None, admin: str | None, cors_origins: str | None,
           max_document_size: int | None, max_open_dbs: int | None, session_timeout: int | None,
-          log_level: str | None) -> None:
+          log_level: str | None, demo_data: str | None) -> None:
     """Run the server. Every setting also reads COUCHSYNC_<NAME> from the environment
     (e.g. COUCHSYNC_COOKIE_SECURE=true, COUCHSYNC_JWT_KEYS=hmac:_default=<base64>)."""
     from ..api.app import create_app
@@ -52,6 +54,12 @@ def serve(host: str | None, port: int | None, data_dir: str | None, admin: str |
         raise click.BadParameter(str(e), param_hint="--admin") from None
     if generated:
         click.echo(f"Generated server admin (shown once, stored as a bcrypt hash): {generated}", err=True)
+    if demo_data:
+        from .demo import load_demo
+
+        count = asyncio.run(load_demo(settings.data_dir, demo_data))
+        if count:
+            click.echo(f"Loaded {count} demo documents into database 'demo'", err=True)
     app = create_app(settings, config)
     click.echo(f"couchsync listening on http://{settings.host}:{settings.port} (data: {settings.data_dir})",
                err=True)

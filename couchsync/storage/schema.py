@@ -6,6 +6,8 @@ Tables:
 * ``docs`` — one row per document at its latest seq (a document appears once in ``_changes``):
   the winning rev, deleted flag, the rev tree (JSON, :func:`couchsync.core.revtree.to_json`) and its
   leaves (JSON ``[[rev, deleted], …]`` winner first, for ``style=all_docs`` and ``_conflicts``).
+Large rows (bodies, blobs) live in rowid tables: SQLite advises ``WITHOUT ROWID`` only for small rows.
+
 * ``revs`` — revision bodies (JSON without special members) and attachment metadata, per rev.
 * ``local_docs`` — ``_local`` documents: no rev tree, no seq.
 * ``attachments`` — blobs stored once by digest (content-addressed).
@@ -34,9 +36,9 @@ MIGRATIONS: list[str] = [
         body BLOB NOT NULL,
         atts BLOB,
         PRIMARY KEY (doc_id, rev)
-    ) WITHOUT ROWID;
+    );
     CREATE TABLE local_docs (doc_id TEXT PRIMARY KEY, rev INTEGER NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
-    CREATE TABLE attachments (digest TEXT PRIMARY KEY, length INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
+    CREATE TABLE attachments (digest TEXT PRIMARY KEY, length INTEGER NOT NULL, data BLOB NOT NULL);
     CREATE TABLE purged (purge_seq INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, revs BLOB NOT NULL);
     """,
 ]
@@ -47,4 +49,5 @@ PRAGMAS = (
     "PRAGMA foreign_keys=OFF",
     "PRAGMA busy_timeout=10000",
     "PRAGMA cache_size=-16000",
+    "PRAGMA temp_store=MEMORY",
 )

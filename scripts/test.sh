@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run the whole test suite: lint (ruff), types (mypy), Python tests (pytest), PouchDB interop (node --test).
+# Installs what it needs: .venv with the package and test extras, and `npm ci`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/pip install -q --upgrade pip
+.venv/bin/pip install -q -e '.[test]'
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+echo "== ruff"; .venv/bin/ruff check couchsync tests bench
+echo "== mypy"; .venv/bin/mypy
+echo "== pytest"; .venv/bin/pytest -q -p no:cacheprovider "$@"
+echo "== interop (PouchDB against a real couchsync serve)"; node --test --test-concurrency=1 tests/interop/
