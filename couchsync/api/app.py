@@ -11,6 +11,7 @@ from ..auth.jwt_auth import JwtKeys
 from ..settings import Settings
 from ..storage.registry import Registry
 from ..storage.server_config import ServerConfig, load_server_config
+from ..tenants.service import TenantService
 from .context import STATE, ServerState
 from .middlewares import auth_middleware, cors_middleware, error_middleware
 from .routes import dispatch
@@ -28,13 +29,16 @@ def create_app(settings: Settings, config: ServerConfig | None = None) -> web.Ap
     if config is None:
         config, _ = load_server_config(settings.data_dir, settings.admin, settings.bcrypt_rounds)
     registry = Registry(settings.data_dir, settings.max_open_dbs)
-    auth = Authenticator(config.admins, config.secret, session_timeout=settings.session_timeout)
-    state = ServerState(settings, config, registry, auth, _jwt_keys(settings))
+    tenants = TenantService(registry, settings.bcrypt_rounds)
+    auth = Authenticator(config.admins, config.secret, session_timeout=settings.session_timeout,
+                         lookup=tenants.lookup)
+    state = ServerState(settings, config, registry, auth, tenants, _jwt_keys(settings))
     app = web.Application(middlewares=[error_middleware, cors_middleware, auth_middleware],
                           client_max_size=settings.max_http_request_size)
     app[STATE] = state
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await tenants.users_db()  # the _users database exists from the first start, admin-only
         yield
         await registry.close_all()
 

@@ -17,6 +17,7 @@ from ..settings import Settings
 from ..storage.database import Database
 from ..storage.registry import Registry
 from ..storage.server_config import ServerConfig
+from ..tenants.service import TenantService
 from .http import read_json, read_json_object
 
 
@@ -28,6 +29,7 @@ class ServerState:
     config: ServerConfig
     registry: Registry
     auth: Authenticator
+    tenants: TenantService
     jwt_keys: JwtKeys | None = None
     started: float = field(default_factory=time.time)
 

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ..errors import BadRequest, MethodNotAllowed, NotFound
 from ..storage.registry import SYSTEM_DBS
-from . import all_docs, attachments, changes, databases, documents, local, replication, server
+from . import admin, all_docs, attachments, changes, databases, documents, local, replication, server
 from .context import STATE, USER, Ctx
 
 H = Callable[[Ctx], Awaitable[web.StreamResponse]]
@@ -83,6 +83,8 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
     if not segs:
         return {"GET": server.root}, {}
     first = segs[0]
+    if first == "_tenants":
+        return _tenant_route(segs[1:])
     if first.startswith("_") and first not in SYSTEM_DBS:
         if len(segs) == 1 and first in SERVER:
             return SERVER[first], {}
@@ -116,6 +118,24 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
     if not atts:
         return DOC, {**params, "doc": doc_id}
     return ATTACHMENT, {**params, "doc": doc_id, "att": "/".join(atts)}
+
+
+def _tenant_route(rest: list[str]) -> tuple[Methods, dict[str, str]]:
+    """``/_tenants[/{db}[/hospitals|users[/{name}]]]``."""
+    if not rest or rest == [""]:
+        return {"GET": admin.tenants, "POST": admin.tenants}, {}
+    params = {"tenant": rest[0]}
+    if len(rest) == 1:
+        return {"GET": admin.tenant, "DELETE": admin.tenant}, params
+    if rest[1] == "hospitals" and len(rest) == 2:
+        return {"GET": admin.hospitals, "POST": admin.hospitals}, params
+    if rest[1] == "hospitals" and len(rest) == 3:
+        return {"DELETE": admin.hospital}, {**params, "name": rest[2]}
+    if rest[1] == "users" and len(rest) == 2:
+        return {"GET": admin.users, "POST": admin.users}, params
+    if rest[1] == "users" and len(rest) == 3:
+        return {"GET": admin.user, "PATCH": admin.user, "DELETE": admin.user}, {**params, "name": rest[2]}
+    raise NotFound("missing")
 
 
 def split_path(raw_path: str) -> list[str]:
