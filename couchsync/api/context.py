@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from ..auth import security
+from ..auth.access import ALL, Access, access_for
 from ..auth.authenticator import Authenticator
 from ..auth.jwt_auth import JwtKeys, decode_jwt
 from ..auth.userctx import ANONYMOUS, UserCtx
@@ -52,6 +53,8 @@ class Ctx:
     segs: list[str]
     user: UserCtx = ANONYMOUS
     params: dict[str, str] = field(default_factory=dict)
+    #: document-level access in the database opened by :meth:`db` (staff: their partitions)
+    access: Access = ALL
 
     @property
     def settings(self) -> Settings:
@@ -80,6 +83,7 @@ class Ctx:
             security.check_db_admin(self.user, sec)
         else:
             security.check_reader(self.user, sec)
+        self.access = access_for(self.user, name, db.meta)
         return db
 
     def is_db_admin(self, db: Database) -> bool:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 
 import click
 from aiohttp import web
 
 from ..settings import Settings
 from ..storage.server_config import load_server_config
+from .admin import hospital, tenant, user_group
 
 
 @click.group()
@@ -69,16 +69,22 @@ def serve(host: str | None, port: int | None, data_dir: str | None, admin: str |
 
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--url", default="http://127.0.0.1:5984", show_default=True)
+@click.option("--url", default="http://127.0.0.1:5984", show_default=True, envvar="COUCHSYNC_URL")
 @click.option("--db", required=True, help="Target database (created if missing).")
 @click.option("--user", envvar="COUCHSYNC_ADMIN", help="name:password [COUCHSYNC_ADMIN].")
-def import_cmd(paths: tuple[str, ...], url: str, db: str, user: str | None) -> None:
-    """Import FHIR bundles (one document per resource, _id = ResourceType-id) into DB."""
+@click.option("--hospital-from", type=click.Choice(["Organization"]), default=None,
+              help="Partition documents by hospital: ids become <hospital>:ResourceType-id.")
+def import_cmd(paths: tuple[str, ...], url: str, db: str, user: str | None, hospital_from: str | None) -> None:
+    """Import FHIR bundles (files or folders) into DB, one document per resource; idempotent."""
     from .importer import import_bundles
 
-    count = asyncio.run(import_bundles(list(paths), url, db, user))
-    click.echo(f"imported {count} documents into {db}")
-    sys.exit(0)
+    written, present = asyncio.run(import_bundles(list(paths), url, db, user, hospital_from))
+    click.echo(f"imported {written} documents into {db} ({present} already present)")
+
+
+main.add_command(tenant)
+main.add_command(hospital)
+main.add_command(user_group)
 
 
 if __name__ == "__main__":
