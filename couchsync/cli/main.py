@@ -57,9 +57,8 @@ def serve(host: str | None, port: int | None, data_dir: str | None, admin: str |
     if demo_data:
         from .demo import load_demo
 
-        count = asyncio.run(load_demo(settings.data_dir, demo_data))
-        if count:
-            click.echo(f"Loaded {count} demo documents into database 'demo'", err=True)
+        for line in asyncio.run(load_demo(settings.data_dir, demo_data, settings.bcrypt_rounds)):
+            click.echo(line, err=True)
     app = create_app(settings, config)
     click.echo(f"couchsync listening on http://{settings.host}:{settings.port} (data: {settings.data_dir})",
                err=True)
