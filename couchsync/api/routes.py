@@ -15,7 +15,18 @@ from aiohttp import web
 
 from ..errors import BadRequest, MethodNotAllowed, NotFound
 from ..storage.registry import SYSTEM_DBS
-from . import admin, all_docs, attachments, changes, databases, documents, local, replication, server
+from . import (
+    admin,
+    all_docs,
+    attachments,
+    changes,
+    databases,
+    documents,
+    local,
+    partitions,
+    replication,
+    server,
+)
 from .context import STATE, USER, Ctx
 
 H = Callable[[Ctx], Awaitable[web.StreamResponse]]
@@ -99,6 +110,8 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
         return {"POST": DB_SPECIAL[head]["POST"]}, params
     if head in DB_SPECIAL and len(rest) == 1:
         return DB_SPECIAL[head], params
+    if head == "_partition":
+        return _partition_route(rest[1:], params)
     if head == "_local":
         if len(rest) == 1 or not rest[1]:
             raise BadRequest("Invalid _local document id.")
@@ -118,6 +131,21 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
     if not atts:
         return DOC, {**params, "doc": doc_id}
     return ATTACHMENT, {**params, "doc": doc_id, "att": "/".join(atts)}
+
+
+PARTITION_SCOPED: dict[str, Methods] = {"_all_docs": DB_SPECIAL["_all_docs"]}
+
+
+def _partition_route(rest: list[str], params: dict[str, str]) -> tuple[Methods, dict[str, str]]:
+    """``/{db}/_partition/{p}[/_all_docs]`` — scoped handlers are the global ones with a partition."""
+    if not rest or not rest[0]:
+        raise BadRequest("Partition name must be specified")
+    params = {**params, "partition": rest[0]}
+    if len(rest) == 1:
+        return {"GET": partitions.partition_info}, params
+    if len(rest) == 2 and rest[1] in PARTITION_SCOPED:
+        return PARTITION_SCOPED[rest[1]], params
+    raise NotFound("missing")
 
 
 def _tenant_route(rest: list[str]) -> tuple[Methods, dict[str, str]]:

@@ -91,7 +91,8 @@ class Database:
     async def create(self, props: dict[str, Any]) -> None:
         """Creates the file with a new instance id. The caller checked it does not exist."""
         conn = await self._connect()
-        await conn.executescript(MIGRATIONS[0])
+        for script in MIGRATIONS:
+            await conn.executescript(script)
         await conn.execute(f"PRAGMA user_version={len(MIGRATIONS)}")
         meta = {
             "instance_id": shortuuid.ShortUUID().random(length=10),
