@@ -36,6 +36,17 @@ from ..core.revtree import RevTree
 from ..errors import CouchError
 from .database import Database, RevBody
 
+DESIGN_PARTITION = "_design"
+
+
+def partition_key(doc_id: str) -> str | None:
+    """The ``docs.partition`` value: the partition, or ``_design`` for design docs (so staff
+    queries ``partition IN (<hospitals>, '_design')`` stay index range scans)."""
+    if doc_id.startswith("_design/"):
+        return DESIGN_PARTITION
+    return partition_of(doc_id)
+
+
 #: ``validate(doc, new_rev, parent_rev) -> None`` raising CouchError (VDU hook, per new leaf)
 Validator = Callable[[DocInput, str, str | None], Awaitable[None]]
 
@@ -58,8 +69,9 @@ class _Batch:
     new_meta: dict[str, Any]
 
 
-async def update_docs(db: Database, docs: list[DocInput], *, new_edits: bool,
-                      validate: Validator | None = None) -> list[dict[str, Any]]:
+async def update_docs(
+    db: Database, docs: list[DocInput], *, new_edits: bool, validate: Validator | None = None
+) -> list[dict[str, Any]]:
     """Applies ``docs`` (each with an ``id``) and returns one result per doc, in order.
 
     Interactive: ``{"ok": true, "id", "rev"}`` or ``{"id", "error": "conflict"|…, "reason"}``.
@@ -99,8 +111,9 @@ async def update_docs(db: Database, docs: list[DocInput], *, new_edits: bool,
     return batch.results
 
 
-async def _previous_atts(db: Database, conn: aiosqlite.Connection, doc_id: str, state: _DocState,
-                         rev: str | None) -> dict[str, dict[str, Any]] | None:
+async def _previous_atts(
+    db: Database, conn: aiosqlite.Connection, doc_id: str, state: _DocState, rev: str | None
+) -> dict[str, dict[str, Any]] | None:
     """Attachment metadata of ``rev`` (or of a body written earlier in this batch)."""
     if rev is None:
         return None
@@ -116,8 +129,14 @@ def _encode(doc: DocInput, atts: ResolvedAttachments) -> tuple[bytes, bytes | No
     return orjson.dumps(doc.body), (orjson.dumps(atts.meta) if atts.meta else None)
 
 
-async def _interactive(db: Database, conn: aiosqlite.Connection, doc: DocInput, state: _DocState,
-                       batch: _Batch, validate: Validator | None) -> dict[str, Any]:
+async def _interactive(
+    db: Database,
+    conn: aiosqlite.Connection,
+    doc: DocInput,
+    state: _DocState,
+    batch: _Batch,
+    validate: Validator | None,
+) -> dict[str, Any]:
     assert doc.id is not None
     parent = interactive_parent(state.tree, doc.rev, doc.deleted)
     new_pos = parent.pos + 1 if parent else 1
@@ -135,8 +154,14 @@ async def _interactive(db: Database, conn: aiosqlite.Connection, doc: DocInput, 
     return {"ok": True, "id": doc.id, "rev": node.rev}
 
 
-async def _replicated(db: Database, conn: aiosqlite.Connection, doc: DocInput, state: _DocState,
-                      batch: _Batch, validate: Validator | None) -> dict[str, Any]:
+async def _replicated(
+    db: Database,
+    conn: aiosqlite.Connection,
+    doc: DocInput,
+    state: _DocState,
+    batch: _Batch,
+    validate: Validator | None,
+) -> dict[str, Any]:
     assert doc.id is not None
     if doc.revisions is not None:
         start, ids = doc.revisions
@@ -150,13 +175,22 @@ async def _replicated(db: Database, conn: aiosqlite.Connection, doc: DocInput, s
         return {"id": doc.id, "rev": leaf, "ok": True}
     previous = None
     if any(isinstance(a, dict) and a.get("stub") for a in (doc.attachments or {}).values()):
-        ancestor = next((f"{start - k}-{r}" for k, r in enumerate(ids) if k and
-                         (n := state.tree.get(f"{start - k}-{r}")) is not None and n.available), None)
+        ancestor = next(
+            (
+                f"{start - k}-{r}"
+                for k, r in enumerate(ids)
+                if k and (n := state.tree.get(f"{start - k}-{r}")) is not None and n.available
+            ),
+            None,
+        )
         previous = await _previous_atts(db, conn, doc.id, state, ancestor)
-    atts = resolve_attachments(doc.attachments, new_pos=start, previous=previous, follows=doc.follows,
-                               replicated=True)
+    atts = resolve_attachments(
+        doc.attachments, new_pos=start, previous=previous, follows=doc.follows, replicated=True
+    )
     if validate is not None:
-        parent = next((f"{start - k}-{r}" for k, r in enumerate(ids) if k and f"{start - k}-{r}" in state.tree), None)
+        parent = next(
+            (f"{start - k}-{r}" for k, r in enumerate(ids) if k and f"{start - k}-{r}" in state.tree), None
+        )
         await validate(doc, leaf, parent)
     revtree.merge_path(state.tree, start, ids, doc.deleted)
     body, atts_json = _encode(doc, atts)
@@ -179,10 +213,17 @@ async def _persist(db: Database, conn: aiosqlite.Connection, batch: _Batch) -> N
         seq += 1
         lv = revtree.leaves(st.tree)
         winner = lv[0]
-        doc_rows.append((doc_id, seq, winner.rev, int(winner.deleted),
-                         orjson.dumps(revtree.to_json(st.tree)),
-                         orjson.dumps([[n.rev, int(n.deleted)] for n in lv]),
-                         partition_of(doc_id) if db.partitioned else None))
+        doc_rows.append(
+            (
+                doc_id,
+                seq,
+                winner.rev,
+                int(winner.deleted),
+                orjson.dumps(revtree.to_json(st.tree)),
+                orjson.dumps([[n.rev, int(n.deleted)] for n in lv]),
+                partition_key(doc_id) if db.partitioned else None,
+            )
+        )
         if st.existed:
             if st.was_deleted:
                 del_count -= 1
@@ -200,13 +241,19 @@ async def _persist(db: Database, conn: aiosqlite.Connection, batch: _Batch) -> N
     await conn.executemany(
         "INSERT INTO docs(doc_id, seq, winning_rev, deleted, rev_tree, leaves, partition) VALUES (?,?,?,?,?,?,?) "
         "ON CONFLICT(doc_id) DO UPDATE SET seq=excluded.seq, winning_rev=excluded.winning_rev, "
-        "deleted=excluded.deleted, rev_tree=excluded.rev_tree, leaves=excluded.leaves", doc_rows)
+        "deleted=excluded.deleted, rev_tree=excluded.rev_tree, leaves=excluded.leaves",
+        doc_rows,
+    )
     await conn.executemany(
         "INSERT INTO revs(doc_id, rev, deleted, body, atts) VALUES (?,?,?,?,?) ON CONFLICT(doc_id, rev) "
-        "DO UPDATE SET deleted=excluded.deleted, body=excluded.body, atts=excluded.atts", rev_rows)
+        "DO UPDATE SET deleted=excluded.deleted, body=excluded.body, atts=excluded.atts",
+        rev_rows,
+    )
     if dropped_rows:
         await conn.executemany("DELETE FROM revs WHERE doc_id=? AND rev=?", dropped_rows)
     if batch.blobs:
-        await conn.executemany("INSERT OR IGNORE INTO attachments(digest, length, data) VALUES (?,?,?)",
-                               [(d, len(b), b) for d, b in batch.blobs.items()])
+        await conn.executemany(
+            "INSERT OR IGNORE INTO attachments(digest, length, data) VALUES (?,?,?)",
+            [(d, len(b), b) for d, b in batch.blobs.items()],
+        )
     batch.new_meta = {"update_seq": seq, "doc_count": doc_count, "doc_del_count": del_count}
