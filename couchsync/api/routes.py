@@ -14,7 +14,6 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from ..errors import BadRequest, MethodNotAllowed, NotFound
-from ..storage.registry import SYSTEM_DBS
 from . import (
     admin,
     all_docs,
@@ -96,10 +95,12 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
     first = segs[0]
     if first == "_tenants":
         return _tenant_route(segs[1:])
-    if first.startswith("_") and first not in SYSTEM_DBS:
-        if len(segs) == 1 and first in SERVER:
+    if first in SERVER:
+        if len(segs) == 1:
             return SERVER[first], {}
         raise NotFound("missing")
+    # any other first segment is a database name, validated where it matters (PUT → 400
+    # illegal_database_name for `_x`), as CouchDB hands it to chttpd_db
     params = {"db": first}
     rest = segs[1:]
     if not rest:
@@ -119,12 +120,12 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
             raise BadRequest("_local documents do not accept attachments.")
         return LOCAL, {**params, "doc": "_local/" + rest[1]}
     if head.startswith("_local/"):
+        if head == "_local/":
+            raise BadRequest("Invalid _local document id.")
         if len(rest) > 1:
             raise BadRequest("_local documents do not accept attachments.")
         return LOCAL, {**params, "doc": head}
-    if head == "_design":
-        if len(rest) == 1:
-            raise NotFound("missing")
+    if head == "_design" and len(rest) > 1:
         doc_id, atts = "_design/" + rest[1], rest[2:]
     else:
         doc_id, atts = head, rest[1:]

@@ -78,8 +78,10 @@ class Registry:
         return db
 
     async def get(self, name: str) -> Database:
-        """The open database; raises ``DatabaseNotFound`` (404)."""
+        """The open database; raises ``IllegalDatabaseName`` (400) or ``DatabaseNotFound`` (404)."""
         db = self._dbs.get(name)
+        if db is None:
+            validate_db_name(name)
         if db is None or not self.exists(name):
             if not self.exists(name):
                 raise DatabaseNotFound()

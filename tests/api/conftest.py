@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
@@ -22,8 +25,20 @@ _names = itertools.count()
 
 
 @pytest.fixture
-def settings(tmp_path: Any) -> Settings:
-    return Settings(data_dir=str(tmp_path / "data"), admin=":".join(ADMIN), bcrypt_rounds=4,
+def data_dir(tmp_path: Any) -> Iterator[str]:
+    """A fresh data dir, on tmpfs when the machine has one: every commit is fsynced
+    (``synchronous=FULL``), which on a real disk would dominate the suite's run time."""
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        path = tempfile.mkdtemp(prefix="couchsync-test-", dir="/dev/shm")
+        yield path
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        yield str(tmp_path / "data")
+
+
+@pytest.fixture
+def settings(data_dir: str) -> Settings:
+    return Settings(data_dir=data_dir, admin=":".join(ADMIN), bcrypt_rounds=4,
                     cors_origins=("http://app.test",))
 
 
