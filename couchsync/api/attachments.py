@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ..core.documents import DocInput, validate_docid
 from ..core.revs import normalize_rev
-from ..errors import Conflict, NotFound, RangeNotSatisfiable
+from ..errors import Conflict, CouchError, NotFound, RangeNotSatisfiable, TooLarge
 from ..storage.reader import Found, ReadOptions, open_docs
 from .context import Ctx
 from .documents import _rev_from_request, _write_one
@@ -32,8 +32,10 @@ async def get_attachment(ctx: Ctx) -> web.StreamResponse:
     wanted = [normalize_rev(rev)] if rev else None
     found = (await open_docs(db, [(ctx.params["doc"], wanted)], ReadOptions()))[0][0]
     name = ctx.params["att"]
-    if not isinstance(found, Found) or not found.atts or name not in found.atts:
-        raise NotFound(MISSING_ATT if isinstance(found, Found) else "missing")
+    if not isinstance(found, Found):
+        raise NotFound(found.reason if wanted is None else "missing")
+    if not found.atts or name not in found.atts:
+        raise NotFound(MISSING_ATT)
     meta = found.atts[name]
     etag = '"' + meta["digest"].removeprefix("md5-") + '"'
     headers = {"Content-Type": meta["content_type"], "ETag": etag, "Accept-Ranges": "bytes",
@@ -85,12 +87,15 @@ async def put_attachment(ctx: Ctx) -> web.StreamResponse:
     doc_id = ctx.params["doc"]
     validate_docid(doc_id, partitioned=db.partitioned)
     rev = _rev_from_request(ctx, None)
-    data = await read_body(ctx.request, ctx.settings.max_attachment_size)
+    name = ctx.params["att"]
+    try:
+        data = await read_body(ctx.request, ctx.settings.max_attachment_size)
+    except TooLarge:  # chttpd error_info({request_entity_too_large, {attachment, Name}})
+        raise CouchError(name, status=413, error="attachment_too_large") from None
     current = await _current(ctx, rev)
     body, atts = current if current else ({}, {})
     if current is None and rev is not None:
         raise Conflict()
-    name = ctx.params["att"]
     attachments = {n: {"stub": True, "revpos": a["revpos"]} for n, a in atts.items()}
     ctype = ctx.request.headers.get("Content-Type", "application/octet-stream")
     attachments[name] = {"content_type": ctype, "follows": True}

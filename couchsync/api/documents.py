@@ -6,7 +6,9 @@ Sources: CouchDB ``chttpd_db.erl`` (``db_doc_req``, ``couch_doc_from_req``); ref
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from aiohttp import web
@@ -19,7 +21,7 @@ from ..storage.reader import Found, Missing, ReadOptions, Wanted, open_docs
 from .context import Ctx
 from .databases import prepare_doc, write_docs
 from .http import json_response, qbool, qjson
-from .multipart import accepts_multipart, mixed_body, read_related
+from .multipart import accepts_multipart, mixed_body, read_related, related_body
 
 
 def read_options(ctx: Ctx) -> ReadOptions:
@@ -27,9 +29,7 @@ def read_options(ctx: Ctx) -> ReadOptions:
     meta = qbool(ctx.request, "meta")
     atts_since = qjson(ctx.request, "atts_since")
     if atts_since is not None:
-        if not isinstance(atts_since, list):
-            raise BadRequest("atts_since value must be array of revs.")
-        atts_since = tuple(normalize_rev(r) for r in atts_since)
+        atts_since = tuple(_parse_revs(atts_since))
     return ReadOptions(
         revs=qbool(ctx.request, "revs"),
         revs_info=meta or qbool(ctx.request, "revs_info"),
@@ -43,8 +43,22 @@ def read_options(ctx: Ctx) -> ReadOptions:
     )
 
 
+def _parse_revs(value: Any) -> list[str]:
+    """A JSON list of revs (``open_revs``, ``atts_since``); 400 "Invalid list of revisions" /
+    "Invalid rev format". CouchDB: couch_doc ``parse_revs``."""
+    if not isinstance(value, list):
+        raise BadRequest("Invalid list of revisions")
+    return [normalize_rev(r) for r in value]
+
+
 async def get_doc(ctx: Ctx) -> web.StreamResponse:
-    """``GET /{db}/{docid}``: the winning rev, ``?rev=``, or ``?open_revs=`` (JSON or multipart)."""
+    """``GET /{db}/{docid}``: the winning rev, ``?rev=``, or ``?open_revs=`` (JSON or multipart).
+
+    ``latest=true`` with ``rev`` opens the winner (CouchDB ``db_doc_req`` GET). The ``ETag`` (the rev)
+    is sent only when the doc carries no meta members (``send_doc``). With ``attachments=true`` a
+    client whose Accept header takes ``multipart/related`` (a missing Accept does) gets the document
+    as ``multipart/related`` (``send_doc_efficiently``).
+    """
     db = await ctx.db(ctx.params["db"])
     doc_id = ctx.params["doc"]
     opts = read_options(ctx)
@@ -55,13 +69,30 @@ async def get_doc(ctx: Ctx) -> web.StreamResponse:
     wanted: Wanted = None
     if rev is not None:
         wanted = [normalize_rev(rev)]
+        if opts.latest:
+            wanted = None
+    multipart = opts.attachments and accepts_multipart(ctx.request, "multipart/related")
+    if multipart:
+        opts = dataclasses.replace(opts, follows=True)
     result = (await open_docs(db, [(doc_id, wanted)], opts))[0][0]
     if isinstance(result, Missing):
-        raise NotFound(result.reason if rev is None else "missing")
-    etag = f'"{result.rev}"'
-    if ctx.request.headers.get("If-None-Match") == etag:
-        return web.Response(status=304, headers={"ETag": etag})
-    return json_response(result.json, headers={"ETag": etag})
+        raise NotFound(result.reason if wanted is None else "missing")
+    headers: dict[str, str] = {}
+    if not result.meta:
+        etag = f'"{result.rev}"'
+        if ctx.request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        headers["ETag"] = etag
+    if result.att_data:
+        body, ctype = related_body(result.json, _att_parts(result))
+        return web.Response(body=body, headers={**headers, "Content-Type": ctype})
+    return json_response(result.json, headers=headers)
+
+
+def _att_parts(found: Found) -> dict[str, tuple[str, bytes]]:
+    """The ``follows`` attachments of ``found`` as ``{name: (content type, bytes)}``."""
+    atts = found.atts or {}
+    return {name: (atts[name]["content_type"], data) for name, data in (found.att_data or {}).items()}
 
 
 async def _open_revs(ctx: Ctx, db: Database, doc_id: str, raw: str, opts: ReadOptions) -> web.StreamResponse:
@@ -73,13 +104,14 @@ async def _open_revs(ctx: Ctx, db: Database, doc_id: str, raw: str, opts: ReadOp
             revs = orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise BadRequest("Invalid JSON in open_revs") from None
-        if not isinstance(revs, list):
-            raise BadRequest("open_revs must be an array of revs or \"all\"")
-        wanted = [normalize_rev(r) for r in revs]
+        wanted = _parse_revs(revs)
+    multipart = accepts_multipart(ctx.request)
+    if multipart:  # chttpd_db send_docs_multipart: attachment bodies follow (newer than atts_since)
+        opts = dataclasses.replace(opts, attachments=True, follows=True)
     results = (await open_docs(db, [(doc_id, wanted)], opts))[0]
     if wanted == "all" and results and isinstance(results[0], Missing):
         raise NotFound("missing")
-    if not accepts_multipart(ctx.request):
+    if not multipart:
         return json_response(orjson.dumps([
             {"ok": orjson.Fragment(r.json)} if isinstance(r, Found) else {"missing": r.rev} for r in results]))
     parts: list[tuple[bytes, dict[str, tuple[str, bytes]] | None, bool]] = []
@@ -87,7 +119,7 @@ async def _open_revs(ctx: Ctx, db: Database, doc_id: str, raw: str, opts: ReadOp
         if isinstance(r, Missing):
             parts.append((orjson.dumps({"missing": r.rev}), None, True))
         else:
-            parts.append((r.json, None, False))
+            parts.append((r.json, _att_parts(r) or None, False))
     body, ctype = mixed_body(parts)
     return web.Response(body=body, headers={"Content-Type": ctype})
 
@@ -138,7 +170,9 @@ async def _write_one(ctx: Ctx, db: Database, doc: DocInput, *, new_edits: bool =
     if "error" in res:
         raise CouchError(res["reason"], status=_status_of(res["error"]), error=res["error"])
     rev = res.get("rev") or ""
-    code = status or (202 if ctx.q("batch") == "ok" else 200 if doc.deleted else 201)
+    if ctx.q("batch") == "ok":  # chttpd_db: the batched write is acknowledged without its rev
+        return json_response({"ok": True, "id": doc.id}, 202)
+    code = status or (200 if doc.deleted else 201)
     body: dict[str, Any] = {"ok": True, "id": doc.id, "rev": rev}
     headers = {"ETag": f'"{rev}"', "Location": f"/{db.name}/{doc.id}"}
     return json_response(body, code, headers)
@@ -149,16 +183,20 @@ def _status_of(error: str) -> int:
 
 
 async def delete_doc(ctx: Ctx) -> web.StreamResponse:
-    """``DELETE /{db}/{docid}?rev=`` → 200 ``{"ok","id","rev"}``; 404 missing/deleted; 409 stale rev."""
+    """``DELETE /{db}/{docid}?rev=`` → 200 ``{"ok","id","rev"}``; 404 missing/deleted; 409 stale rev.
+
+    As CouchDB (``db_doc_req`` DELETE opens the winner first), a deleted doc is 404 ``deleted``
+    whatever rev is named.
+    """
     db = await ctx.db(ctx.params["db"])
     doc_id = ctx.params["doc"]
     rev = _rev_from_request(ctx, None)
     row = await db.get_doc_row(doc_id)
     if row is None:
         raise NotFound("missing")
+    if row.deleted:
+        raise NotFound("deleted")
     if rev is None:
-        if row.deleted:
-            raise NotFound("deleted")
         raise Conflict()
     return await _write_one(ctx, db, DocInput(doc_id, rev, True, {}), status=200)
 
@@ -169,12 +207,15 @@ async def copy_doc(ctx: Ctx) -> web.StreamResponse:
     dest = ctx.request.headers.get("Destination")
     if not dest:
         raise BadRequest("Destination header is mandatory for COPY.")
+    if dest.startswith(("http://", "https://")):
+        raise BadRequest("Destination URL must be relative.")
     dest_id, _, query = dest.partition("?")
+    dest_id = unquote(dest_id)
     dest_rev = None
     if query.startswith("rev="):
         dest_rev = normalize_rev(query[4:])
-    rev = ctx.q("rev")
-    wanted: Wanted = [normalize_rev(rev)] if rev else None
+    rev = _rev_from_request(ctx, None)
+    wanted: Wanted = [rev] if rev else None
     src = (await open_docs(db, [(ctx.params["doc"], wanted)], ReadOptions(attachments=True)))[0][0]
     if isinstance(src, Missing):
         raise NotFound(src.reason)

@@ -51,6 +51,25 @@ async def read_related(request: web.Request, limit: int) -> tuple[dict[str, Any]
         raise BadRequest(f"Invalid multipart body: {e}") from None
 
 
+def related_body(doc_json: bytes, atts: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A ``multipart/related`` document: the JSON (attachments marked ``"follows": true``), then one
+    part per attachment with ``Content-Disposition``, ``Content-Type``, ``Content-Length``, in the
+    order of ``atts`` (name → (content type, bytes)). CouchDB ``couch_doc:doc_to_multi_part_stream``.
+
+    Returns ``(body, content_type)``.
+    """
+    boundary = secrets.token_hex(16)
+    out = bytearray(f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode())
+    out += doc_json + b"\r\n"
+    for name, (ctype, data) in atts.items():
+        name_q = name.replace("\\", "\\\\").replace('"', '\\"')
+        out += (f"--{boundary}\r\nContent-Disposition: attachment; filename=\"{name_q}\"\r\n"
+                f"Content-Type: {ctype}\r\nContent-Length: {len(data)}\r\n\r\n").encode()
+        out += data + b"\r\n"
+    out += f"--{boundary}--".encode()
+    return bytes(out), f'multipart/related; boundary="{boundary}"'
+
+
 def mixed_body(parts: list[tuple[bytes, dict[str, tuple[str, bytes]] | None, bool]]) -> tuple[bytes, str]:
     """``parts``: ``(doc json, {name: (content_type, bytes)} or None, is_error)``.
 
@@ -65,14 +84,8 @@ def mixed_body(parts: list[tuple[bytes, dict[str, tuple[str, bytes]] | None, boo
         elif not atts:
             out += b"Content-Type: application/json\r\n\r\n" + doc_json + b"\r\n"
         else:
-            inner = secrets.token_hex(16)
-            out += f'Content-Type: multipart/related; boundary="{inner}"\r\n\r\n'.encode()
-            out += f"--{inner}\r\nContent-Type: application/json\r\n\r\n".encode() + doc_json + b"\r\n"
-            for name, (ctype, data) in atts.items():
-                out += (f"--{inner}\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n"
-                        f"Content-Type: {ctype}\r\nContent-Length: {len(data)}\r\n\r\n").encode()
-                out += data + b"\r\n"
-            out += f"--{inner}--\r\n".encode()
+            inner, ctype = related_body(doc_json, atts)
+            out += f"Content-Type: {ctype}\r\n\r\n".encode() + inner + b"\r\n"
     out += f"--{boundary}--".encode()
     return bytes(out), f'multipart/mixed; boundary="{boundary}"'
 

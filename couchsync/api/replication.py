@@ -6,13 +6,14 @@ Sources: CouchDB ``chttpd_db.erl`` (``_revs_diff``, ``_missing_revs``, ``bulk_ge
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from ..core import revtree
+from ..core.documents import validate_docid
 from ..core.revs import normalize_rev
 from ..errors import BadRequest, CouchError
 from ..storage.reader import Found, ReadOptions, Wanted, open_docs
@@ -91,63 +92,78 @@ async def bulk_get(ctx: Ctx) -> web.StreamResponse:
         att_encoding_info=qbool(q, "att_encoding_info"),
         latest=qbool(q, "latest") or body.get("latest") is True,
     )
-    requests: list[tuple[str, Wanted]] = []
-    entries: list[tuple[Any, str | None, dict[str, Any] | None]] = []  # (id, rev, error)
-    for entry in docs:
-        err, doc_id, rev = _check_entry(entry)
-        entries.append((doc_id, rev, err))
-        if err is None:
-            requests.append((doc_id, [rev] if rev else "all"))
-    has_atts_since = any(isinstance(e, dict) and "atts_since" in e for e in docs)
-    if has_atts_since:
-        found = [await _one(db, e, r, base) for e, r in zip(docs, entries, strict=True)]
-    else:
-        results = iter(await open_docs(db, requests, base))
-        found = [next(results) if err is None else None for _, _, err in entries]
+    entries = [_check_entry(e, db.partitioned) for e in docs]
+    batch: list[tuple[str, Wanted]] = [(e.id, e.wanted) for e in entries if e.error is None and e.atts_since is None]
+    batched = iter(await open_docs(db, batch, base) if batch else [])
     parts = []
-    for (doc_id, rev, err), res in zip(entries, found, strict=True):
-        if err is not None or res is None:
-            parts.append({"id": doc_id, "docs": [{"error": err}]})
+    for e in entries:
+        if e.error is not None:
+            parts.append({"id": e.id, "docs": [{"error": e.error}]})
             continue
+        if e.atts_since is None:
+            res = next(batched)
+        else:  # chttpd_db bulk_get_parse_atts_since: [{atts_since, Revs}, attachments]
+            opts = dataclasses.replace(base, attachments=True, atts_since=e.atts_since)
+            res = (await open_docs(db, [(e.id, e.wanted)], opts))[0]
         docs_out: list[dict[str, Any]] = []
         for r in res:
             if isinstance(r, Found):
                 docs_out.append({"ok": orjson.Fragment(r.json)})
             else:
-                docs_out.append({"error": {"id": doc_id, "rev": r.rev or rev or "undefined",
+                docs_out.append({"error": {"id": e.id, "rev": r.rev or e.rev or "undefined",
                                            "error": "not_found", "reason": "missing"}})
-        parts.append({"id": doc_id, "docs": docs_out})
+        parts.append({"id": e.id, "docs": docs_out})
     return json_response({"results": parts})
 
 
-async def _one(db: Any, entry: Any, parsed: tuple[Any, str | None, dict[str, Any] | None],
-               base: ReadOptions) -> list[Any] | None:
-    doc_id, rev, err = parsed
-    if err is not None:
-        return None
-    since = entry.get("atts_since") if isinstance(entry, dict) else None
-    opts = base
-    if isinstance(since, list):
-        with contextlib.suppress(CouchError):
-            opts = ReadOptions(**{**{f: getattr(base, f) for f in base.__dataclass_fields__},
-                                  "attachments": True, "atts_since": tuple(normalize_rev(r) for r in since)})
-    return (await open_docs(db, [(doc_id, [rev] if rev else "all")], opts))[0]
+@dataclasses.dataclass(slots=True)
+class _Entry:
+    """One parsed ``_bulk_get`` entry: ``error`` is the per-entry error object, if any."""
+
+    id: Any
+    rev: str | None = None
+    atts_since: tuple[str, ...] | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def wanted(self) -> Wanted:
+        return [self.rev] if self.rev else "all"
 
 
-def _check_entry(entry: Any) -> tuple[dict[str, Any] | None, Any, str | None]:
-    """Returns ``(error or None, id, rev)`` for one ``_bulk_get`` entry."""
-    if not isinstance(entry, dict):
-        return {"id": None, "rev": None, "error": "bad_request", "reason": "document must be a JSON object"}, None, None
-    doc_id = entry.get("id")
-    rev = entry.get("rev")
-    if doc_id is None:
-        return ({"id": None, "rev": rev, "error": "bad_request", "reason": "document id missed"}, None, None)
-    if not isinstance(doc_id, str) or not doc_id:
-        return ({"id": doc_id, "rev": rev, "error": "illegal_docid", "reason": "Document id must be a string"},
-                doc_id, None)
-    if rev is not None:
+def _entry_error(doc_id: Any, rev: Any, error: str, reason: str) -> _Entry:
+    return _Entry(doc_id, error={"id": doc_id, "rev": rev, "error": error, "reason": reason})
+
+
+def _check_entry(entry: Any, partitioned: bool) -> _Entry:
+    """Parses one ``_bulk_get`` entry as CouchDB's ``bulk_get_parse_arg`` does: a non-object (or empty)
+    entry and a missing ``id`` → ``bad_request`` with id/rev ``null``; an invalid id →
+    ``illegal_docid`` with rev ``null``; a bad ``rev`` or ``atts_since`` → ``bad_request`` naming the
+    bad value as ``rev``."""
+    if not isinstance(entry, dict) or not entry:
+        return _entry_error(None, None, "bad_request", "document must be a JSON object")
+    if "id" not in entry:
+        return _entry_error(None, None, "bad_request", "document id missed")
+    doc_id = entry["id"]
+    try:
+        validate_docid(doc_id, partitioned=partitioned)
+    except CouchError as e:
+        return _entry_error(doc_id, None, e.error, e.reason)
+    raw_rev = entry.get("rev")
+    rev = None
+    if raw_rev is not None:
         try:
-            rev = normalize_rev(rev)
+            rev = normalize_rev(raw_rev)
         except CouchError as e:
-            return ({"id": doc_id, "rev": rev, "error": e.error, "reason": e.reason}, doc_id, None)
-    return None, doc_id, rev
+            return _entry_error(doc_id, raw_rev, e.error, e.reason)
+    since = entry.get("atts_since")
+    if since is None or since == []:
+        return _Entry(doc_id, rev)
+    if not isinstance(since, list):
+        return _entry_error(doc_id, since, "bad_request", "att_since value must be array of revs.")
+    parsed: list[str] = []
+    for r in since:
+        try:
+            parsed.append(normalize_rev(r))
+        except CouchError as e:
+            return _entry_error(doc_id, r, e.error, e.reason)
+    return _Entry(doc_id, rev, tuple(parsed))

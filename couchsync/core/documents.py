@@ -89,7 +89,9 @@ def parse_doc(obj: object, *, docid: str | None = None) -> DocInput:
     """Split a JSON document into a :class:`DocInput`.
 
     ``docid`` (from the URL) overrides the body's ``_id``. Raises ``BadRequest`` "Document must be a
-    JSON object", ``DocValidation`` "Bad special document member: _x", ``InvalidRev``.
+    JSON object", ``DocValidation`` "Bad special document member: _x", ``InvalidRev``. A
+    ``_deleted`` that is not a boolean, or a ``_revisions``/``_attachments`` that is not an object,
+    is a bad special member too (no ``transfer_fields`` clause matches it).
     CouchDB: couch_doc ``from_json_obj`` / ``transfer_fields``.
     """
     if not isinstance(obj, dict):
@@ -107,13 +109,11 @@ def parse_doc(obj: object, *, docid: str | None = None) -> DocInput:
             continue
         elif key == "_rev":
             rev = normalize_rev(value)
-        elif key == "_deleted":
-            deleted = value is True
-        elif key == "_revisions":
+        elif key == "_deleted" and isinstance(value, bool):
+            deleted = value
+        elif key == "_revisions" and isinstance(value, dict):
             revisions = parse_revisions(value)
-        elif key == "_attachments":
-            if value is not None and not isinstance(value, dict):
-                raise DocValidation("_attachments must be an object")
+        elif key == "_attachments" and (value is None or isinstance(value, dict)):
             attachments = value or None
         elif key in IGNORED_SPECIALS:
             continue

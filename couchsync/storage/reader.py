@@ -32,17 +32,27 @@ class ReadOptions:
     atts_since: tuple[str, ...] | None = None
     att_encoding_info: bool = False
     latest: bool = False
+    #: with ``attachments``: render attachment bodies as ``"follows": true`` and hand the bytes back
+    #: in :attr:`Found.att_data` (multipart responses) instead of inline base64
+    follows: bool = False
 
 
 @dataclass(slots=True)
 class Found:
-    """A rendered revision: ``json`` bytes, plus what multipart rendering needs."""
+    """A rendered revision: ``json`` bytes, plus what multipart rendering needs.
+
+    ``meta`` is true when the JSON carries ``_revs_info``/``_conflicts``/``_deleted_conflicts``/
+    ``_local_seq`` (CouchDB sends no ETag then); ``att_data`` maps the names of attachments rendered
+    as ``"follows": true`` to their bytes, in ``_attachments`` order.
+    """
 
     doc_id: str
     rev: str
     json: bytes
     deleted: bool
     atts: dict[str, dict[str, Any]] | None
+    meta: bool = False
+    att_data: dict[str, bytes] | None = None
 
 
 @dataclass(slots=True)
@@ -63,7 +73,8 @@ async def open_docs(db: Database, requests: list[tuple[str, Wanted]], opts: Read
 
     ``revs=None``: ``[Found]`` of the winner, or ``[Missing(reason="deleted"|"missing")]``.
     ``"all"``: every leaf (deleted included), winner first; unknown doc → ``[Missing(rev=None)]``.
-    A list: one result per rev (with ``latest``, each rev is replaced by its descendant leaves).
+    A list: one result per rev (with ``latest``, each rev is replaced by its descendant leaves, each
+    leaf reported once).
     """
     rows = await db.get_doc_rows(doc_id for doc_id, _ in requests)
     trees: dict[str, RevTree] = {}
@@ -102,10 +113,12 @@ def _plan(doc_id: str, row: DocRow | None, wanted: Wanted, opts: ReadOptions,
     if wanted == "all":
         return [(doc_id, n.rev, "ok") for n in revtree.leaves(tree)]
     entries: list[tuple[str, str | None, str]] = []
+    seen: set[str] = set()
     for rev in wanted:
-        if opts.latest:
+        if opts.latest:  # each leaf once, as couch_key_tree:get_key_leafs drops keys already found
             leafs = revtree.latest(tree, rev)
-            entries += [(doc_id, r, "ok") for r in leafs] or [(doc_id, rev, "missing")]
+            entries += [(doc_id, r, "ok") for r in leafs if r not in seen] if leafs else [(doc_id, rev, "missing")]
+            seen.update(leafs)
         else:
             entries.append((doc_id, rev, "ok" if rev in tree else "missing"))
     return entries
@@ -128,20 +141,28 @@ def _render(db: Database, doc_id: str, rev: str, body: RevBody, tree: RevTree, r
             extras.append(("_deleted_conflicts", c))
     if opts.local_seq:
         extras.append(("_local_seq", row.seq))
+    meta = any(key != "_revisions" for key, _ in extras)
+    att_data: dict[str, bytes] | None = {} if opts.follows else None
     if body.atts:
-        extras.append(("_attachments", attachments_json(body.atts, opts, tree, blobs)))
-    return Found(doc_id, rev, render_doc(doc_id, rev, body.deleted, body.body, extras), body.deleted, body.atts)
+        extras.append(("_attachments", attachments_json(body.atts, opts, tree, blobs, att_data)))
+    return Found(doc_id, rev, render_doc(doc_id, rev, body.deleted, body.body, extras), body.deleted, body.atts,
+                 meta, att_data or None)
 
 
 def attachments_json(atts: dict[str, dict[str, Any]], opts: ReadOptions, tree: RevTree,
-                     blobs: dict[str, bytes]) -> dict[str, Any]:
-    """``_attachments`` as stubs, or with inline data for those newer than ``atts_since``."""
+                     blobs: dict[str, bytes], follows: dict[str, bytes] | None = None) -> dict[str, Any]:
+    """``_attachments`` as stubs, or with the data of those newer than ``atts_since``: inline base64,
+    or — when ``follows`` is given — ``"follows": true`` with the bytes put into ``follows``."""
     since_pos = 0
     if opts.atts_since:
         since_pos = max((tree[r].pos for r in opts.atts_since if r in tree), default=0)
     out: dict[str, Any] = {}
     for name, meta in atts.items():
         inline = opts.attachments and meta["revpos"] > since_pos and meta["digest"] in blobs
+        if inline and follows is not None:
+            follows[name] = blobs[meta["digest"]]
+            out[name] = attachment_json(meta, follows=True, encoding_info=opts.att_encoding_info)
+            continue
         out[name] = attachment_json(meta, blobs[meta["digest"]] if inline else None,
                                     encoding_info=opts.att_encoding_info)
     return out
