@@ -27,7 +27,7 @@ MISSING_ATT = "Document is missing attachment"
 
 async def get_attachment(ctx: Ctx) -> web.StreamResponse:
     """Raw bytes with ``Content-Type``, ``ETag`` (base64 md5), ``Accept-Ranges``; 404 if absent."""
-    db = await ctx.db(ctx.params["db"])
+    db = await ctx.doc_db()
     rev = ctx.q("rev")
     wanted = [normalize_rev(rev)] if rev else None
     found = (await open_docs(db, [(ctx.params["doc"], wanted)], ReadOptions()))[0][0]
@@ -83,7 +83,7 @@ async def _current(ctx: Ctx, rev: str | None) -> tuple[dict[str, Any], dict[str,
 
 async def put_attachment(ctx: Ctx) -> web.StreamResponse:
     """Raw body + ``Content-Type`` → 201 ``{"ok","id","rev"}``; 409 on a missing/stale rev."""
-    db = await ctx.db(ctx.params["db"])
+    db = await ctx.doc_db(write=True)
     doc_id = ctx.params["doc"]
     validate_docid(doc_id, partitioned=db.partitioned)
     rev = _rev_from_request(ctx, None)
@@ -105,7 +105,7 @@ async def put_attachment(ctx: Ctx) -> web.StreamResponse:
 
 async def delete_attachment(ctx: Ctx) -> web.StreamResponse:
     """``DELETE …/{name}?rev=`` → 200 ``{"ok","id","rev"}``; 404 if the attachment is absent."""
-    db = await ctx.db(ctx.params["db"])
+    db = await ctx.doc_db(write=True)
     rev = _rev_from_request(ctx, None)
     current = await _current(ctx, rev)
     if current is None:

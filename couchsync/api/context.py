@@ -9,11 +9,11 @@ from typing import Any
 from aiohttp import web
 
 from ..auth import security
-from ..auth.access import ALL, Access, access_for
+from ..auth.access import ALL, FORBIDDEN_DOC, Access, access_for
 from ..auth.authenticator import Authenticator
 from ..auth.jwt_auth import JwtKeys, decode_jwt
 from ..auth.userctx import ANONYMOUS, UserCtx
-from ..errors import DatabaseNotFound, Unauthorized
+from ..errors import DatabaseNotFound, Forbidden, Unauthorized
 from ..settings import Settings
 from ..storage.database import Database
 from ..storage.registry import Registry
@@ -85,6 +85,18 @@ class Ctx:
             security.check_reader(self.user, sec)
         self.access = access_for(self.user, name, db.meta)
         return db
+
+    async def doc_db(self, *, write: bool = False) -> Database:
+        """The database of a document URL, after checking document-level access to
+        ``params["doc"]``: 403 ``forbidden`` for staff outside their hospitals' partitions."""
+        db = await self.db(self.params["db"])
+        self.check_doc(self.params["doc"], write=write)
+        return db
+
+    def check_doc(self, doc_id: str, *, write: bool = False) -> None:
+        """Raises ``Forbidden`` (403) unless the user may read (or ``write``) ``doc_id``."""
+        if not (self.access.can_write(doc_id) if write else self.access.can_read(doc_id)):
+            raise Forbidden(FORBIDDEN_DOC)
 
     def is_db_admin(self, db: Database) -> bool:
         return security.is_admin(self.user, db.meta.get("security") or {})

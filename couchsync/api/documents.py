@@ -59,7 +59,7 @@ async def get_doc(ctx: Ctx) -> web.StreamResponse:
     client whose Accept header takes ``multipart/related`` (a missing Accept does) gets the document
     as ``multipart/related`` (``send_doc_efficiently``).
     """
-    db = await ctx.db(ctx.params["db"])
+    db = await ctx.doc_db()
     doc_id = ctx.params["doc"]
     opts = read_options(ctx)
     open_revs = ctx.q("open_revs")
@@ -148,7 +148,7 @@ async def put_doc(ctx: Ctx) -> web.StreamResponse:
     ``?new_edits=false`` merges a replicated rev; ``?batch=ok`` → 202. Raises ``Conflict`` (409),
     ``Forbidden`` (403, design doc by non-admin), 400s for bad ids/members.
     """
-    db = await ctx.db(ctx.params["db"])
+    db = await ctx.doc_db(write=True)
     doc_id = ctx.params["doc"]
     validate_docid(doc_id, partitioned=db.partitioned)
     follows = None
@@ -188,7 +188,7 @@ async def delete_doc(ctx: Ctx) -> web.StreamResponse:
     As CouchDB (``db_doc_req`` DELETE opens the winner first), a deleted doc is 404 ``deleted``
     whatever rev is named.
     """
-    db = await ctx.db(ctx.params["db"])
+    db = await ctx.doc_db(write=True)
     doc_id = ctx.params["doc"]
     rev = _rev_from_request(ctx, None)
     row = await db.get_doc_row(doc_id)
@@ -203,7 +203,7 @@ async def delete_doc(ctx: Ctx) -> web.StreamResponse:
 
 async def copy_doc(ctx: Ctx) -> web.StreamResponse:
     """``COPY /{db}/{docid}`` with ``Destination: newid[?rev=R]`` → 201 (attachments copied)."""
-    db = await ctx.db(ctx.params["db"])
+    db = await ctx.doc_db()
     dest = ctx.request.headers.get("Destination")
     if not dest:
         raise BadRequest("Destination header is mandatory for COPY.")
@@ -224,6 +224,7 @@ async def copy_doc(ctx: Ctx) -> web.StreamResponse:
         body.pop(key, None)
     atts = body.pop("_attachments", None)
     validate_docid(dest_id, partitioned=db.partitioned)
+    ctx.check_doc(dest_id, write=True)
     doc = prepare_doc(ctx, db, {"_id": dest_id, **body}, dest_id, new_edits=True)
     doc.attachments = {n: {"content_type": a["content_type"], "data": a["data"]} for n, a in (atts or {}).items()}
     doc.rev = dest_rev

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from ..auth.access import FORBIDDEN_DOC
 from ..core import revtree
 from ..core.documents import validate_docid
 from ..core.revs import normalize_rev
@@ -34,7 +35,7 @@ async def _missing(ctx: Ctx) -> tuple[dict[str, list[str]], dict[str, list[str]]
     missing: dict[str, list[str]] = {}
     ancestors: dict[str, list[str]] = {}
     for doc_id, revs in wanted.items():
-        row = rows.get(doc_id)
+        row = rows.get(doc_id) if ctx.access.can_read(doc_id) else None  # staff: other partitions look absent
         tree = row.tree() if row else {}
         miss = revtree.find_missing(tree, list(dict.fromkeys(revs)))
         if miss:
@@ -92,7 +93,7 @@ async def bulk_get(ctx: Ctx) -> web.StreamResponse:
         att_encoding_info=qbool(q, "att_encoding_info"),
         latest=qbool(q, "latest") or body.get("latest") is True,
     )
-    entries = [_check_entry(e, db.partitioned) for e in docs]
+    entries = [_check_access(ctx, _check_entry(e, db.partitioned)) for e in docs]
     batch: list[tuple[str, Wanted]] = [(e.id, e.wanted) for e in entries if e.error is None and e.atts_since is None]
     batched = iter(await open_docs(db, batch, base) if batch else [])
     parts = []
@@ -128,6 +129,13 @@ class _Entry:
     @property
     def wanted(self) -> Wanted:
         return [self.rev] if self.rev else "all"
+
+
+def _check_access(ctx: Ctx, e: _Entry) -> _Entry:
+    """Staff asking for a document outside their partitions get a per-entry ``forbidden``."""
+    if e.error is None and not ctx.access.can_read(e.id):
+        return _entry_error(e.id, e.rev, "forbidden", FORBIDDEN_DOC)
+    return e
 
 
 def _entry_error(doc_id: Any, rev: Any, error: str, reason: str) -> _Entry:
