@@ -79,7 +79,7 @@ async def user(ctx: Ctx) -> web.StreamResponse:
     db = ctx.params["tenant"]
     _require_tenant_admin(ctx, db)
     name = ctx.params["name"]
-    if ctx.method == "GET":
+    if ctx.method in ("GET", "HEAD"):
         return json_response(await service(ctx).get_user(db, name))
     if ctx.method == "PATCH":
         return json_response(await service(ctx).update_user(db, name, await ctx.json_object()))

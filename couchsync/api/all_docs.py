@@ -21,8 +21,9 @@ from ..storage.reader import ReadOptions, attachments_json
 from .context import Ctx
 from .http import json_response, vbool, vint
 
-JSON_PARAMS = ("key", "keys", "startkey", "start_key", "endkey", "end_key", "startkey_docid",
-               "start_key_doc_id", "endkey_docid", "end_key_doc_id")
+#: URL-encoded JSON params; ``startkey_docid`` & co. are raw strings (couch_mrview_http parse_param)
+JSON_PARAMS = ("key", "keys", "startkey", "start_key", "endkey", "end_key")
+DOCID_PARAMS = ("startkey_docid", "start_key_doc_id", "endkey_docid", "end_key_doc_id")
 
 
 @dataclass
@@ -38,39 +39,66 @@ class AllDocsArgs:
     include_docs: bool = False
     conflicts: bool = False
     attachments: bool = False
+    att_encoding_info: bool = False
     update_seq: bool = False
     keys: list[Any] | None = None
 
 
 def parse_args(params: dict[str, Any]) -> AllDocsArgs:
-    """Parameters (already JSON-decoded values) → args; 400 ``query_parse_error`` on bad input."""
+    """Parameters (already JSON-decoded values) → args; 400 ``query_parse_error`` on bad input.
+
+    CouchDB: couch_mrview_http ``parse_param``, couch_mrview_util ``validate_args`` and
+    ``all_docs_key_opts`` (a non-string ``startkey``/``endkey`` falls back to
+    ``startkey_docid``/``endkey_docid``).
+    """
     a = AllDocsArgs()
     a.descending = vbool(params, "descending", False)
     a.inclusive_end = vbool(params, "inclusive_end", True)
     a.include_docs = vbool(params, "include_docs", False)
     a.conflicts = vbool(params, "conflicts", False)
     a.attachments = vbool(params, "attachments", False)
+    a.att_encoding_info = vbool(params, "att_encoding_info", False)
     a.update_seq = vbool(params, "update_seq", False)
+    vbool(params, "sorted", True)
+    _check_choice(params, "stale", ("ok", "update_after"))
+    _check_choice(params, "stable", ("true", "false"))
+    _check_choice(params, "update", ("true", "false", "lazy"))
     a.limit = vint(params, "limit", None)
     a.skip = vint(params, "skip", 0) or 0
     key = params.get("key", _MISSING)
     keys = params.get("keys", _MISSING)
     start = _first(params, "startkey", "start_key")
     end = _first(params, "endkey", "end_key")
-    if keys is not _MISSING:
+    if keys is not _MISSING and keys is not None:
         if not isinstance(keys, list):
             raise QueryParseError("`keys` member must be an array.")
-        if key is not _MISSING or start is not _MISSING or end is not _MISSING:
+        if keys and (key is not _MISSING or start is not _MISSING or end is not _MISSING):
             raise QueryParseError("`keys` is incompatible with `key`, `start_key` and `end_key`")
         a.keys = keys
         return a
     if key is not _MISSING:
         start = end = key
-    a.start = start if isinstance(start, str) else None
-    a.end = end if isinstance(end, str) else None
-    if start is not _MISSING and not isinstance(start, str) and start is not None:
-        a.start = "" if not a.descending else None  # non-string keys sort before every id
+    start_docid = _first(params, "startkey_docid", "start_key_doc_id")
+    end_docid = _first(params, "endkey_docid", "end_key_doc_id")
+    if isinstance(start, str):
+        a.start = start
+    elif isinstance(start_docid, str):
+        a.start = start_docid
+    if isinstance(end, str):
+        a.end = end
+    elif isinstance(end_docid, str):
+        a.end = end_docid
     return a
+
+
+def _check_choice(params: dict[str, Any], name: str, allowed: tuple[str, ...]) -> None:
+    v = params.get(name)
+    if v is None:
+        return
+    if isinstance(v, bool):
+        v = "true" if v else "false"
+    if v not in allowed:
+        raise QueryParseError(f"Invalid value for `{name}`.")
 
 
 _MISSING: Any = object()
@@ -84,16 +112,19 @@ def _first(params: dict[str, Any], *names: str) -> Any:
 
 
 def query_params(ctx: Ctx) -> dict[str, Any]:
-    """Query-string params with JSON-valued ones decoded; 400 ``bad_request`` on invalid JSON."""
+    """Query-string params with JSON-valued ones decoded; 400 ``bad_request`` on invalid JSON,
+    and for a ``keys`` that is not an array (chttpd_db ``db_req`` GET ``?IS_ALL_DOCS``)."""
     out: dict[str, Any] = {}
     for k, v in ctx.request.query.items():
         if k in JSON_PARAMS:
             try:
                 out[k] = orjson.loads(v)
             except orjson.JSONDecodeError:
-                raise QueryParseError(f"Invalid JSON for parameter {k}") from None
+                raise BadRequest("invalid UTF-8 JSON") from None
         else:
             out[k] = v
+    if "keys" in out and not isinstance(out["keys"], list):
+        raise BadRequest("`keys` parameter must be an array.")
     return out
 
 
@@ -123,22 +154,29 @@ async def run(db: Database, a: AllDocsArgs, *, prefix: str | None = None) -> dic
     limit = -1 if a.limit is None else a.limit
     rows = await db.read(f"SELECT {cols} FROM docs d{join} WHERE {' AND '.join(where)} "
                          f"ORDER BY d.doc_id {order} LIMIT ? OFFSET ?", [*params, limit, a.skip])
-    offset = await _offset(db, a, prefix) + a.skip
+    total = await _total(db, prefix)
+    offset = min(total, await _offset(db, a, prefix) + a.skip)  # fabric_view_all_docs FinalOffset
+    blobs = await _blobs(db, [r[4] for r in rows]) if a.include_docs and a.attachments else {}
     out_rows = []
     for r in rows:
         row: dict[str, Any] = {"id": r[0], "key": r[0], "value": {"rev": r[1]}}
         if a.include_docs:
-            row["doc"] = orjson.Fragment(_doc_json(db, r[0], r[1], r[2], r[3], r[4], a))
+            row["doc"] = orjson.Fragment(_doc_json(db, r[0], r[1], r[2], r[3], r[4], a, blobs))
         out_rows.append(row)
-    total = await _total(db, prefix)
     result: dict[str, Any] = {"total_rows": total, "offset": offset, "rows": out_rows}
     if a.update_seq:
         result["update_seq"] = db.format_seq(db.update_seq)
     return result
 
 
+async def _blobs(db: Database, atts_column: list[bytes | None]) -> dict[str, bytes]:
+    """The attachment bodies referenced by ``atts`` columns (``attachments=true``)."""
+    digests = [m["digest"] for raw in atts_column if raw for m in orjson.loads(raw).values()]
+    return await db.get_attachment_blobs(digests) if digests else {}
+
+
 def _doc_json(db: Database, doc_id: str, rev: str, tree_json: bytes, body: bytes | None,
-              atts: bytes | None, a: AllDocsArgs) -> bytes:
+              atts: bytes | None, a: AllDocsArgs, blobs: dict[str, bytes]) -> bytes:
     extras: list[tuple[str, Any]] = []
     tree = None
     if a.conflicts:
@@ -148,7 +186,8 @@ def _doc_json(db: Database, doc_id: str, rev: str, tree_json: bytes, body: bytes
             extras.append(("_conflicts", c))
     if atts:
         meta = orjson.loads(atts)
-        extras.append(("_attachments", attachments_json(meta, ReadOptions(), tree or {}, {})))
+        opts = ReadOptions(attachments=a.attachments, att_encoding_info=a.att_encoding_info)
+        extras.append(("_attachments", attachments_json(meta, opts, tree or {}, blobs)))
     return render_doc(doc_id, rev, False, body or b"{}", extras)
 
 
@@ -180,6 +219,9 @@ async def _by_keys(db: Database, a: AllDocsArgs) -> dict[str, Any]:
     bodies = {}
     if a.include_docs:
         bodies = await db.get_revs([(d, r.winning_rev) for d, r in found.items() if not r.deleted])
+    blobs: dict[str, bytes] = {}
+    if a.include_docs and a.attachments:
+        blobs = await _blobs(db, [orjson.dumps(b.atts) if b.atts else None for b in bodies.values()])
     rows: list[dict[str, Any]] = []
     for k in keys:
         row = found.get(k) if isinstance(k, str) else None
@@ -197,16 +239,17 @@ async def _by_keys(db: Database, a: AllDocsArgs) -> dict[str, Any]:
             b = bodies.get((k, row.winning_rev))
             atts = orjson.dumps(b.atts) if b and b.atts else None
             entry["doc"] = orjson.Fragment(_doc_json(db, k, row.winning_rev, row.rev_tree,
-                                                     b.body if b else None, atts, a))
+                                                     b.body if b else None, atts, a, blobs))
         rows.append(entry)
     if a.descending:
         rows.reverse()
     rows = rows[a.skip:]
     if a.limit is not None:
         rows = rows[: a.limit]
-    result: dict[str, Any] = {"total_rows": int(db.meta["doc_count"]), "offset": a.skip, "rows": rows}
+    # fabric_view_all_docs (keys): offset and update_seq are null
+    result: dict[str, Any] = {"total_rows": int(db.meta["doc_count"]), "offset": None, "rows": rows}
     if a.update_seq:
-        result["update_seq"] = db.format_seq(db.update_seq)
+        result["update_seq"] = None
     return result
 
 
@@ -220,20 +263,28 @@ async def local_docs(db: Database, a: AllDocsArgs) -> dict[str, Any]:
                 rows.append({"key": k, "error": "not_found"})
             else:
                 rows.append(_local_row(k, got[0], got[1], a.include_docs))
+        if a.descending:
+            rows.reverse()
+        rows = rows[a.skip:] if a.limit is None else rows[a.skip:a.skip + a.limit]
         return {"total_rows": None, "offset": None, "rows": rows}
     where, params = ["1"], []
     lo, hi = (a.end, a.start) if a.descending else (a.start, a.end)
+    lo_incl = a.inclusive_end if a.descending else True
+    hi_incl = True if a.descending else a.inclusive_end
     if lo is not None:
-        where.append("doc_id >= ?")
+        where.append("doc_id >= ?" if lo_incl else "doc_id > ?")
         params.append(lo)
     if hi is not None:
-        where.append("doc_id <= ?" if a.inclusive_end or a.descending else "doc_id < ?")
+        where.append("doc_id <= ?" if hi_incl else "doc_id < ?")
         params.append(hi)
     res = await db.read(f"SELECT doc_id, rev, body FROM local_docs WHERE {' AND '.join(where)} ORDER BY doc_id "
                         f"{'DESC' if a.descending else 'ASC'} LIMIT ? OFFSET ?",
                         [*params, -1 if a.limit is None else a.limit, a.skip])
-    return {"total_rows": None, "offset": None,
-            "rows": [_local_row(d, r, b, a.include_docs) for d, r, b in res]}
+    out: dict[str, Any] = {"total_rows": None, "offset": None,
+                           "rows": [_local_row(d, r, b, a.include_docs) for d, r, b in res]}
+    if a.update_seq:
+        out["update_seq"] = None  # _local docs have no seq (CouchDB PR #526)
+    return out
 
 
 def _local_row(doc_id: str, rev: int, body: bytes, include: bool) -> dict[str, Any]:
@@ -249,16 +300,21 @@ async def handle(ctx: Ctx, db: Database, kind: str) -> web.StreamResponse:
     if ctx.method == "POST":
         body = await ctx.json_object()
         if ctx.segs[-1] == "queries":
-            queries = body.get("queries")
+            # chttpd_db multi_all_docs_view: the query string is the base, each query overrides it
+            if body.get("queries") is None:
+                raise BadRequest("POST body must include `queries` parameter.")
+            queries = body["queries"]
             if not isinstance(queries, list):
                 raise BadRequest("`queries` member must be an array.")
             results = []
             for q in queries:
                 if not isinstance(q, dict):
                     raise BadRequest("Each query must be an object.")
-                results.append(await _one(db, parse_args({**q, **params}), kind))
+                results.append(await _one(db, parse_args({**params, **q}), kind))
             return json_response({"results": results})
-        params = {**body, **params}
+        if body.get("keys") is not None and not isinstance(body["keys"], list):
+            raise BadRequest("`keys` body member must be an array.")
+        params = {**body, **params}  # query-string params override body params
     return json_response(await _one(db, parse_args(params), kind))
 
 

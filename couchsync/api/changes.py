@@ -21,13 +21,14 @@ import orjson
 from aiohttp import web
 
 from ..core.render import attachment_json, render_doc
-from ..errors import BadRequest, NotFound
+from ..errors import BadContentType, BadRequest, CouchError, InvalidJSON, NotFound
 from ..mango.selector import Selector, normalize
 from ..mango.selector import project as project_fields
 from ..storage.changes import ChangeRow, changes_page, pending_after
 from ..storage.database import Database
 from .context import Ctx
-from .http import JSON_HEADERS, json_response, qbool, qjson
+from .http import JSON_HEADERS, json_response, qbool, qjson, read_body
+from .middlewares import add_cors_headers
 
 FEEDS = ("normal", "longpoll", "continuous", "eventsource", "live")
 PAGE = 1000
@@ -71,11 +72,24 @@ class ChangesArgs:
 def _ms(raw: str | None, name: str) -> float | None:
     if raw is None:
         return None
-    if raw == "true" and name == "heartbeat":
-        return 60.0
-    if not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit():
         raise BadRequest(f"Invalid {name}: {raw!r}; it must be a non-negative integer")
     return int(raw) / 1000
+
+
+def _heartbeat(raw: str | None) -> float | None:
+    """``heartbeat``: ``true`` (60 s) or a positive number of ms (CDB chttpd_db parse_changes_query)."""
+    if raw is None:
+        return None
+    if raw == "true":
+        return 60.0
+    try:
+        ms = int(raw)
+    except ValueError:
+        raise BadRequest("Invalid heartbeat value. Expecting a positive integer value (in milliseconds).") from None
+    if ms <= 0:
+        raise BadRequest("The heartbeat value should be a positive integer (in milliseconds).")
+    return ms / 1000
 
 
 async def parse_args(ctx: Ctx, db: Database) -> ChangesArgs:
@@ -83,7 +97,7 @@ async def parse_args(ctx: Ctx, db: Database) -> ChangesArgs:
     a = ChangesArgs()
     body: dict[str, Any] = {}
     if ctx.method == "POST":
-        body = await ctx.json_object(allow_empty=True)
+        body = await _post_body(ctx)
     a.feed = q.get("feed", "normal")
     if a.feed not in FEEDS:
         raise BadRequest("Supported `feed` types: normal, continuous, live, longpoll, eventsource")
@@ -103,15 +117,33 @@ async def parse_args(ctx: Ctx, db: Database) -> ChangesArgs:
     a.include_docs = qbool(ctx.request, "include_docs")
     a.conflicts = qbool(ctx.request, "conflicts")
     a.attachments = qbool(ctx.request, "attachments")
-    a.heartbeat = _ms(q.get("heartbeat"), "heartbeat")
+    a.heartbeat = _heartbeat(q.get("heartbeat"))
     a.timeout = _ms(q.get("timeout"), "timeout")
     if q.get("seq_interval") is not None:
         si = q["seq_interval"]
-        if not si.isdigit() or int(si) < 1:
-            raise BadRequest("Invalid seq_interval")
+        if not si.isascii() or not si.isdigit() or int(si) < 1:
+            raise BadRequest("invalid_seq_interval")  # CouchDB: throw({bad_request, invalid_seq_interval})
         a.seq_interval = int(si)
     _parse_filter(ctx, db, a, body)
     return a
+
+
+async def _post_body(ctx: Ctx) -> dict[str, Any]:
+    """The POST body: JSON content type required (415); an empty body is ``{}``, anything else
+    must be a JSON object — ``null`` included (CDB chttpd_db ``handle_changes_req``: a body of
+    non-zero length goes through ``json_body_obj``)."""
+    if ctx.request.content_type != "application/json":
+        raise BadContentType()
+    raw = await read_body(ctx.request, ctx.settings.max_http_request_size)
+    if not raw.strip():
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidJSON() from None
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object")
+    return body
 
 
 def _parse_filter(ctx: Ctx, db: Database, a: ChangesArgs, body: dict[str, Any]) -> None:
@@ -128,10 +160,14 @@ def _parse_filter(ctx: Ctx, db: Database, a: ChangesArgs, body: dict[str, Any]) 
             raise BadRequest("Selector must be specified in POST payload")
         if not isinstance(body["selector"], dict):
             raise BadRequest("Selector error: expected a JSON object")
-        a.selector = normalize(body["selector"])
+        try:
+            a.selector = normalize(body["selector"])
+        except CouchError as e:  # couch_changes check_selector: mango errors become bad_request
+            raise BadRequest(e.reason) from None
         fields = body.get("fields")
-        a.fields = fields if isinstance(fields, list) else None
-        a.include_docs = a.include_docs or False
+        if fields is not None and not isinstance(fields, list):
+            raise BadRequest("Selector error: fields must be JSON array")
+        a.fields = fields
     elif name == "_design":
         a.design_only = True
     elif name == "_view":
@@ -148,8 +184,15 @@ def _parse_filter(ctx: Ctx, db: Database, a: ChangesArgs, body: dict[str, Any]) 
 
 
 async def collect(db: Database, a: ChangesArgs, since: int, limit: int | None) -> tuple[list[bytes], int, bool]:
-    """Returns ``(rendered rows, last_seq examined, limit_reached)``."""
+    """Returns ``(rendered rows, last_seq examined, limit_reached)``.
+
+    ``_doc_ids`` and ``_design`` are applied in SQL, so the rows they skip are never seen here;
+    when the scan runs to the end without reaching ``limit``, every change up to the seq current
+    when it started has been examined, and ``last_seq`` advances to it (reference §1.5: a filter
+    that rejects everything still moves ``last_seq`` to the current seq).
+    """
     rows: list[bytes] = []
+    head = db.update_seq  # read before the scan: the scan sees every commit up to it
     last = since
     need_bodies = a.include_docs or a.selector is not None
     count = 0
@@ -169,6 +212,8 @@ async def collect(db: Database, a: ChangesArgs, since: int, limit: int | None) -
             if limit is not None and len(rows) >= limit:
                 return rows, last, True
         if len(page) < page_size:
+            if not a.descending:
+                last = max(last, head)
             return rows, last, False
 
 
@@ -262,6 +307,7 @@ async def _longpoll(ctx: Ctx, db: Database, a: ChangesArgs, last: int) -> web.St
     resp: web.StreamResponse | None = None
     if a.heartbeat:
         resp = web.StreamResponse(headers=JSON_HEADERS)
+        add_cors_headers(ctx.request, resp)
         await resp.prepare(ctx.request)
     rows: list[bytes] = []
     while not rows:
@@ -290,6 +336,7 @@ async def _stream(ctx: Ctx, db: Database, a: ChangesArgs) -> web.StreamResponse:
     sse = a.feed == "eventsource"
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream" if sse else "application/json",
                                        "Cache-Control": "no-cache"})
+    add_cors_headers(ctx.request, resp)
     await resp.prepare(ctx.request)
     emit: Callable[[bytes], bytes] = (
         (lambda row: b"data: " + row + b"\nid: " + orjson.dumps(orjson.loads(row)["seq"]) + b"\n\n") if sse

@@ -9,8 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from ..auth import security
+from ..auth.users import USERS_DB
 from ..core.documents import DocInput, parse_doc, validate_docid
-from ..errors import BadRequest, CouchError, DocumentTooLarge, Forbidden, Gone, Unauthorized
+from ..core.revs import normalize_rev
+from ..errors import BadContentType, BadRequest, CouchError, DocumentTooLarge, Forbidden, Gone, Unauthorized
 from ..storage import maintenance
 from ..storage.database import Database, file_size
 from ..storage.updater import update_docs
@@ -18,6 +20,9 @@ from .context import Ctx
 from .http import json_response
 
 NOT_DB_ADMIN = "You are not a db or server admin."
+#: CouchDB ``[purge] max_document_id_number`` and ``max_revisions_number`` defaults
+PURGE_MAX_IDS = 100
+PURGE_MAX_REVS = 1000
 
 
 async def db_info(db: Database) -> dict[str, Any]:
@@ -148,14 +153,16 @@ def prepare_doc(ctx: Ctx, db: Database, raw: Any, docid: str | None, *, new_edit
 
 async def ensure_full_commit(ctx: Ctx) -> web.StreamResponse:
     """``POST /{db}/_ensure_full_commit`` → 201 ``{"ok":true,"instance_start_time"}`` (no-op: every
-    commit is durable)."""
+    commit is durable). CouchDB checks the JSON content type first (415 ``bad_content_type``)."""
+    if ctx.request.content_type != "application/json":
+        raise BadContentType()
     db = await ctx.db(ctx.params["db"])
     return json_response({"ok": True, "instance_start_time": db.meta["instance_start_time"]}, 201)
 
 
 async def revs_limit(ctx: Ctx) -> web.StreamResponse:
     """``GET`` → bare integer; ``PUT`` (db admin) bare positive integer → ``{"ok":true}``."""
-    if ctx.method == "GET":
+    if ctx.method in ("GET", "HEAD"):
         db = await ctx.db(ctx.params["db"])
         return json_response(int(db.meta["revs_limit"]))
     db = await ctx.db(ctx.params["db"], admin=True)
@@ -168,10 +175,12 @@ async def revs_limit(ctx: Ctx) -> web.StreamResponse:
 
 async def security_obj(ctx: Ctx) -> web.StreamResponse:
     """``GET /{db}/_security`` (members) → secObj; ``PUT`` (db admin) → ``{"ok":true}``."""
-    if ctx.method == "GET":
+    if ctx.method in ("GET", "HEAD"):
         db = await ctx.db(ctx.params["db"])
         return json_response(db.meta.get("security") or {})
     db = await ctx.db(ctx.params["db"], admin=True)
+    if db.name == USERS_DB:  # [couchdb] users_db_security_editable = false (chttpd_db)
+        raise Forbidden("You can't edit the security object of the user database.")
     obj = security.validate_security(await ctx.json(require_ctype=False))
     await db.set_meta("security", obj)
     return json_response({"ok": True})
@@ -180,7 +189,6 @@ async def security_obj(ctx: Ctx) -> web.StreamResponse:
 async def compact(ctx: Ctx) -> web.StreamResponse:
     """``POST /{db}/_compact`` (db admin, JSON) → 202; drops non-leaf bodies and unreferenced blobs."""
     if ctx.request.content_type != "application/json":
-        from ..errors import BadContentType
         raise BadContentType()
     db = await ctx.db(ctx.params["db"], admin=True)
     maintenance.start_compaction(db)
@@ -197,10 +205,16 @@ async def purge(ctx: Ctx) -> web.StreamResponse:
     ctx.require_server_admin()
     db = await ctx.db(ctx.params["db"])
     body = await ctx.json_object()
+    if len(body) > PURGE_MAX_IDS:
+        raise BadRequest("Exceeded maximum number of documents.")
+    request: dict[str, list[str]] = {}
     for doc_id, revs in body.items():
         if not isinstance(revs, list) or not all(isinstance(r, str) for r in revs):
             raise BadRequest(f"Invalid revision list for {doc_id}")
-    purged = await maintenance.purge(db, body)
+        request[doc_id] = [normalize_rev(r) for r in revs]  # couch_doc:parse_revs: 400 "Invalid rev format"
+    if sum(len(revs) for revs in request.values()) > PURGE_MAX_REVS:
+        raise BadRequest("Exceeded maximum number of revisions.")
+    purged = await maintenance.purge(db, request)
     return json_response({"purge_seq": None, "purged": purged}, 201)
 
 
@@ -211,13 +225,13 @@ async def purged_infos(ctx: Ctx) -> web.StreamResponse:
 
 
 async def purged_infos_limit(ctx: Ctx) -> web.StreamResponse:
-    if ctx.method == "GET":
+    if ctx.method in ("GET", "HEAD"):
         db = await ctx.db(ctx.params["db"])
         return json_response(int(db.meta["purged_infos_limit"]))
     db = await ctx.db(ctx.params["db"], admin=True)
     value = await ctx.json(require_ctype=False)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise BadRequest("`purged_infos_limit` must be positive integer")
+        raise BadRequest("`purge_infos_limit` must be positive integer")  # sic, chttpd_db
     await db.set_meta("purged_infos_limit", value)
     return json_response({"ok": True})
 

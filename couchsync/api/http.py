@@ -93,7 +93,7 @@ def vbool(params: dict[str, Any], name: str, default: bool) -> bool:
         return v
     if isinstance(v, str) and v.lower() in ("true", "false"):
         return v.lower() == "true"
-    raise QueryParseError(f"Invalid boolean parameter: {v!r}")
+    raise QueryParseError(f'Invalid boolean parameter: "{v}"')
 
 
 def vint(params: dict[str, Any], name: str, default: int | None, *, minimum: int = 0) -> int | None:

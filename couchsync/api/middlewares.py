@@ -4,6 +4,8 @@
   anything unexpected into a logged 500 ``unknown_error`` — never an HTML page or an empty body.
 * ``cors_middleware`` answers preflights and decorates responses for configured origins
   (protocol reference §0.1; CouchDB ``chttpd_cors.erl``): exact-origin echo, credentials allowed.
+  It turns errors into JSON itself, so error responses carry the CORS headers too; streaming
+  handlers call :func:`add_cors_headers` before ``prepare()``.
 * ``auth_middleware`` resolves the user (cookie, then Basic, then JWT) and refreshes cookies.
 """
 
@@ -28,8 +30,8 @@ EXPOSE_HEADERS = ("content-type, cache-control, accept-ranges, etag, server, x-c
                   "x-couch-update-newrev, x-couchdb-body-time")
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Runs ``handler``; any error becomes a JSON ``{"error","reason"}`` response."""
     try:
         return await handler(request)
     except CouchError as e:
@@ -48,6 +50,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_response({"error": "unknown_error", "reason": type(e).__name__}, 500)
 
 
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    return await _guarded(request, handler)
+
+
+_NO_CORS = web.RequestKey("couchsync_no_cors", bool)
+
+
 def _allowed_origin(request: web.Request) -> str | None:
     origin = request.headers.get("Origin")
     if not origin:
@@ -56,6 +66,21 @@ def _allowed_origin(request: web.Request) -> str | None:
     if origin in origins or "*" in origins:
         return origin
     return None
+
+
+def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Adds the actual-response CORS headers (exact origin, credentials, exposed headers) when the
+    request's ``Origin`` is allowed. Streaming handlers call it before ``prepare()``; the middleware
+    does it for every other response, error responses included (CouchDB adds them in
+    ``chttpd:send_response`` to everything it sends, so a browser can read a 401 or a 404)."""
+    origin = _allowed_origin(request)
+    if not origin or request.get(_NO_CORS) or response.prepared:
+        return
+    response.headers["Access-Control-Allow-Origin"] = origin
+    if request.app[STATE].settings.cors_credentials:
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+    response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+    response.headers["Vary"] = "Origin"
 
 
 @web.middleware
@@ -78,13 +103,12 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
             if settings.cors_credentials:
                 headers["Access-Control-Allow-Credentials"] = "true"
             return web.Response(status=204, headers=headers)
-    response = await handler(request)
-    if origin:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        if settings.cors_credentials:
-            response.headers["Access-Control-Allow-Credentials"] = "true"
-        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
-        response.headers["Vary"] = "Origin"
+        # A method or header outside the allowed sets: not a preflight (chttpd_cors
+        # handle_preflight_request → not_preflight); answered as a plain request, without CORS
+        # headers, so the browser refuses the cross-origin request.
+        request[_NO_CORS] = True
+    response = await _guarded(request, handler)
+    add_cors_headers(request, response)
     return response
 
 

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 import orjson
 from aiohttp import web
 
+from ..auth.authenticator import BAD_CREDENTIALS
 from ..auth.cookies import clear_cookie_header, set_cookie_header
 from ..errors import BadContentType, BadRequest, Unauthorized
 from .context import Ctx
@@ -33,24 +34,41 @@ async def up(ctx: Ctx) -> web.StreamResponse:
     return json_response({"status": "ok", "seeds": {}})
 
 
-_uuid_prefix = secrets.token_hex(13)
-_uuid_counter = [0]
+class _SequentialUuids:
+    """CouchDB's default ``sequential`` algorithm (couch_uuids): a random 26-hex prefix and a
+    6-hex counter bumped by a random 1..0xFFE; a new prefix once the counter passes 0xFFF000, so
+    values never repeat (a wrapped counter under the same prefix would)."""
+
+    def __init__(self) -> None:
+        self._new_prefix()
+
+    def _new_prefix(self) -> None:
+        self.prefix = secrets.token_hex(13)
+        self.counter = 0
+
+    def next(self) -> str:
+        self.counter += secrets.randbelow(0xFFE) + 1
+        if self.counter >= 0xFFF000:
+            self._new_prefix()
+            self.counter = secrets.randbelow(0xFFE) + 1
+        return f"{self.prefix}{self.counter:06x}"
+
+
+_uuids = _SequentialUuids()
 
 
 async def uuids(ctx: Ctx) -> web.StreamResponse:
-    """``GET /_uuids?count=N`` → ``{"uuids": [32 hex]}`` (sequential algorithm); 400 on bad count."""
-    raw = ctx.q("count", "1") or "1"
-    if not raw.isdigit() or int(raw) < 1:
+    """``GET /_uuids?count=N`` → ``{"uuids": [32 hex]}`` (sequential algorithm); 400 on bad count
+    (CouchDB couch_httpd_misc_handlers ``handle_uuids_req``: N < 0 or not an integer, N > 1000)."""
+    raw = ctx.request.query.get("count", "1")
+    if not raw.isascii() or not raw.isdigit():
         raise BadRequest("count must be a positive integer")
     count = int(raw)
     if count > 1000:
         raise BadRequest("count parameter too large")
-    out = []
-    for _ in range(count):
-        _uuid_counter[0] += secrets.randbelow(0xFFE) + 1
-        out.append(f"{_uuid_prefix}{_uuid_counter[0] & 0xFFFFFF:06x}")
+    out = [_uuids.next() for _ in range(count)]
     return json_response({"uuids": out}, headers={
-        "Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "Fri, 01 Jan 1990 00:00:00 GMT"})
+        "Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "Mon, 01 Jan 1990 00:00:00 GMT"})
 
 
 def _range_filter(names: list[str], ctx: Ctx) -> list[str]:
@@ -130,18 +148,40 @@ def _session_info(ctx: Ctx) -> dict[str, object]:
 
 
 async def session_get(ctx: Ctx) -> web.StreamResponse:
-    """``GET /_session`` → ``{"ok":true,"userCtx":{"name","roles"},"info":{…}}``."""
+    """``GET /_session`` → ``{"ok":true,"userCtx":{"name","roles"},"info":{…}}``; ``?basic=true``
+    without a user → 401 "Please login." (CouchDB couch_httpd_auth ``handle_session_req``)."""
     if ctx.q("basic") == "true" and ctx.user.name is None:
-        raise Unauthorized("Authentication required.")
+        raise Unauthorized("Please login.")
     return json_response({"ok": True, "userCtx": {"name": ctx.user.name, "roles": list(ctx.user.roles)},
                           "info": _session_info(ctx)})
+
+
+def _username(body: dict[str, object]) -> object:
+    """CouchDB ``extract_username/1``: ``name`` or its alias ``username``; 400 when neither is
+    given or both are, with different values."""
+    name, username = body.get("name"), body.get("username")
+    if name is None and username is None:
+        raise BadRequest("request body must contain a username")
+    if name is not None and username is not None and name != username:
+        raise BadRequest("request body contains different usernames")
+    return name if name is not None else username
+
+
+def _redirect(ctx: Ctx, param: str, status: int, headers: dict[str, str]) -> int:
+    """``?next=``/``?fail=`` (a local path) → 302 with ``Location``; otherwise ``status``."""
+    target = ctx.q(param)
+    if target and target.startswith("/") and not target.startswith("//"):
+        headers["Location"] = target
+        return 302
+    return status
 
 
 async def session_post(ctx: Ctx) -> web.StreamResponse:
     """``POST /_session`` JSON or form ``name``/``password`` → 200 + ``Set-Cookie: AuthSession``.
 
-    Raises ``Unauthorized`` (401 "Name or password is incorrect.") with a clearing cookie,
-    ``BadContentType`` (415) for other content types; ``?next=`` redirects (302).
+    Failure: 401 "Name or password is incorrect." with a clearing cookie (``?fail=`` → 302);
+    success with ``?next=`` → 302. 415 for other content types, 400 without a user name.
+    CouchDB: couch_httpd_auth ``handle_session_req``.
     """
     ctype = ctx.request.content_type
     s = ctx.settings
@@ -149,32 +189,28 @@ async def session_post(ctx: Ctx) -> web.StreamResponse:
         body = await ctx.json_object()
     elif ctype == "application/x-www-form-urlencoded":
         raw = await read_body(ctx.request, 1 << 16)
-        body = dict(parse_qsl(raw.decode("utf-8", "replace")))
+        body = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     else:
-        raise BadContentType("Content-Type must be application/json or application/x-www-form-urlencoded")
-    name = body.get("name", body.get("username"))
-    password = body.get("password")
-    if not isinstance(name, str) or not isinstance(password, str):
-        raise Unauthorized("Name or password is incorrect.")
+        raise BadContentType("Content-Type must be 'application/x-www-form-urlencoded' or 'application/json'")
+    name = _username(body)
+    password = body.get("password", "")
     try:
+        if not isinstance(name, str) or not isinstance(password, str):
+            raise Unauthorized(BAD_CREDENTIALS)
         user = await ctx.state.auth.check_password(name, password, ctx.request.remote)
     except Unauthorized as e:
-        resp = json_response(e.to_json(), 401)
-        resp.headers.add("Set-Cookie", clear_cookie_header(secure=s.cookie_secure, same_site=s.cookie_same_site))
-        return resp
+        headers = {"Set-Cookie": clear_cookie_header(secure=s.cookie_secure, same_site=s.cookie_same_site)}
+        return json_response(e.to_json(), _redirect(ctx, "fail", 401, headers), headers)
     cookie = await ctx.state.auth.make_session_cookie(name)
     headers = {"Set-Cookie": set_cookie_header(
         cookie, max_age=s.session_timeout if s.allow_persistent_cookies else None,
         secure=s.cookie_secure, same_site=s.cookie_same_site)}
-    next_url = ctx.q("next")
-    if next_url and next_url.startswith("/"):
-        headers["Location"] = next_url
-        return json_response({"ok": True, "name": user.name, "roles": list(user.roles)}, 302, headers)
-    return json_response({"ok": True, "name": user.name, "roles": list(user.roles)}, 200, headers)
+    status = _redirect(ctx, "next", 200, headers)
+    return json_response({"ok": True, "name": user.name, "roles": list(user.roles)}, status, headers)
 
 
 async def session_delete(ctx: Ctx) -> web.StreamResponse:
     """``DELETE /_session`` → ``{"ok":true}`` and a clearing cookie (stateless, as CouchDB)."""
     s = ctx.settings
-    return json_response({"ok": True}, headers={
-        "Set-Cookie": clear_cookie_header(secure=s.cookie_secure, same_site=s.cookie_same_site)})
+    headers = {"Set-Cookie": clear_cookie_header(secure=s.cookie_secure, same_site=s.cookie_same_site)}
+    return json_response({"ok": True}, _redirect(ctx, "next", 200, headers), headers)
