@@ -13,11 +13,13 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from ..auth.access import Access
 from ..core import revtree
 from ..core.render import render_doc
 from ..errors import BadRequest, QueryParseError
 from ..storage.database import Database
 from ..storage.reader import ReadOptions, attachments_json
+from ..storage.updater import DESIGN_PARTITION
 from .context import Ctx
 from .http import json_response, vbool, vint
 
@@ -128,20 +130,44 @@ def query_params(ctx: Ctx) -> dict[str, Any]:
     return out
 
 
-async def run(db: Database, a: AllDocsArgs, *, prefix: str | None = None) -> dict[str, Any] | bytes:
-    """Runs one ``_all_docs`` query; ``prefix`` restricts ids (``_design/``, ``partition:``)."""
+@dataclass(frozen=True)
+class Scope:
+    """Which documents a listing covers: ids under ``prefix`` (``_design/``, ``partition:``) and,
+    for staff, only the ``partitions`` they may read (design docs included)."""
+
+    prefix: str | None = None
+    partitions: frozenset[str] | None = None
+
+    def sql(self, alias: str = "") -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        if self.prefix is not None:
+            where.append(f"{alias}doc_id >= ? AND {alias}doc_id < ?")
+            params += [self.prefix, self.prefix[:-1] + chr(ord(self.prefix[-1]) + 1)]
+        if self.partitions is not None:
+            parts = sorted(self.partitions | {DESIGN_PARTITION})
+            where.append(f"{alias}partition IN ({','.join('?' * len(parts))})")
+            params += parts
+        return where, params
+
+    def allows(self, doc_id: str) -> bool:
+        return Access(self.partitions).can_read(doc_id) and (self.prefix is None or doc_id.startswith(self.prefix))
+
+
+EVERYTHING = Scope()
+
+
+async def run(db: Database, a: AllDocsArgs, scope: Scope = EVERYTHING) -> dict[str, Any] | bytes:
+    """Runs one ``_all_docs`` query over the documents of ``scope``."""
     if a.keys is not None:
-        return await _by_keys(db, a)
+        return await _by_keys(db, a, scope)
     lo, hi = a.start, a.end
     if a.descending:
         lo, hi = a.end, a.start
     lo_incl = True if not a.descending else a.inclusive_end
     hi_incl = a.inclusive_end if not a.descending else True
-    where = ["d.deleted = 0"]
-    params: list[Any] = []
-    if prefix is not None:
-        where.append("d.doc_id >= ? AND d.doc_id < ?")
-        params += [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+    where, params = scope.sql("d.")
+    where.insert(0, "d.deleted = 0")
     if lo is not None:
         where.append("d.doc_id >= ?" if lo_incl else "d.doc_id > ?")
         params.append(lo)
@@ -154,8 +180,8 @@ async def run(db: Database, a: AllDocsArgs, *, prefix: str | None = None) -> dic
     limit = -1 if a.limit is None else a.limit
     rows = await db.read(f"SELECT {cols} FROM docs d{join} WHERE {' AND '.join(where)} "
                          f"ORDER BY d.doc_id {order} LIMIT ? OFFSET ?", [*params, limit, a.skip])
-    total = await _total(db, prefix)
-    offset = min(total, await _offset(db, a, prefix) + a.skip)  # fabric_view_all_docs FinalOffset
+    total = await _total(db, scope)
+    offset = min(total, await _offset(db, a, scope) + a.skip)  # fabric_view_all_docs FinalOffset
     blobs = await _blobs(db, [r[4] for r in rows]) if a.include_docs and a.attachments else {}
     out_rows = []
     for r in rows:
@@ -191,30 +217,28 @@ def _doc_json(db: Database, doc_id: str, rev: str, tree_json: bytes, body: bytes
     return render_doc(doc_id, rev, False, body or b"{}", extras)
 
 
-async def _total(db: Database, prefix: str | None) -> int:
-    if prefix is None:
+async def _total(db: Database, scope: Scope) -> int:
+    if scope == EVERYTHING:
         return int(db.meta["doc_count"])
-    rows = await db.read("SELECT count(*) FROM docs WHERE deleted = 0 AND doc_id >= ? AND doc_id < ?",
-                         [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)])
+    where, params = scope.sql()
+    rows = await db.read(f"SELECT count(*) FROM docs WHERE deleted = 0 AND {' AND '.join(where)}", params)
     return int(rows[0][0])
 
 
-async def _offset(db: Database, a: AllDocsArgs, prefix: str | None) -> int:
+async def _offset(db: Database, a: AllDocsArgs, scope: Scope) -> int:
     first = a.start
     if first is None:
         return 0
-    where = ["deleted = 0", "doc_id > ?" if a.descending else "doc_id < ?"]
-    params: list[Any] = [first]
-    if prefix is not None:
-        where.append("doc_id >= ? AND doc_id < ?")
-        params += [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+    where, params = scope.sql()
+    where += ["deleted = 0", "doc_id > ?" if a.descending else "doc_id < ?"]
+    params.append(first)
     rows = await db.read(f"SELECT count(*) FROM docs WHERE {' AND '.join(where)}", params)
     return int(rows[0][0])
 
 
-async def _by_keys(db: Database, a: AllDocsArgs) -> dict[str, Any]:
+async def _by_keys(db: Database, a: AllDocsArgs, scope: Scope) -> dict[str, Any]:
     keys = a.keys or []
-    ids = [k for k in keys if isinstance(k, str)]
+    ids = [k for k in keys if isinstance(k, str) and scope.allows(k)]
     found = await db.get_doc_rows(ids)
     bodies = {}
     if a.include_docs:
@@ -310,15 +334,23 @@ async def handle(ctx: Ctx, db: Database, kind: str) -> web.StreamResponse:
             for q in queries:
                 if not isinstance(q, dict):
                     raise BadRequest("Each query must be an object.")
-                results.append(await _one(db, parse_args({**params, **q}), kind))
+                results.append(await _one(db, parse_args({**params, **q}), kind, _scope(ctx, kind)))
             return json_response({"results": results})
         if body.get("keys") is not None and not isinstance(body["keys"], list):
             raise BadRequest("`keys` body member must be an array.")
         params = {**body, **params}  # query-string params override body params
-    return json_response(await _one(db, parse_args(params), kind))
+    return json_response(await _one(db, parse_args(params), kind, _scope(ctx, kind)))
 
 
-async def _one(db: Database, a: AllDocsArgs, kind: str) -> Any:
+def _scope(ctx: Ctx, kind: str) -> Scope:
+    """``_design_docs`` → ``_design/`` ids; ``/_partition/{p}/_all_docs`` → ``p:`` ids; staff →
+    their partitions."""
+    partition = ctx.params.get("partition")
+    prefix = "_design/" if kind == "_design_docs" else f"{partition}:" if partition else None
+    return Scope(prefix, ctx.access.partitions)
+
+
+async def _one(db: Database, a: AllDocsArgs, kind: str, scope: Scope) -> Any:
     if kind == "_local_docs":
         return await local_docs(db, a)
-    return await run(db, a, prefix="_design/" if kind == "_design_docs" else None)
+    return await run(db, a, scope)

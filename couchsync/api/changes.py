@@ -64,6 +64,8 @@ class ChangesArgs:
     timeout: float | None = None
     doc_ids: list[str] | None = None
     design_only: bool = False
+    #: staff: the partitions they may read (``None``: everything); re-read on every wake-up
+    partitions: frozenset[str] | None = None
     selector: Selector | None = None
     fields: list[str] | None = None
     seq_interval: int | None = None
@@ -180,6 +182,13 @@ def _parse_filter(ctx: Ctx, db: Database, a: ChangesArgs, body: dict[str, Any]) 
         raise NotFound("missing")
 
 
+async def _refresh_access(ctx: Ctx, db: Database, a: ChangesArgs) -> None:
+    """Re-reads the user's partitions before each wake-up of a live feed, so a change of a staff
+    member's hospitals (or a disabled account) applies to a feed that is already open."""
+    if a.partitions is not None:
+        a.partitions = (await ctx.refresh_access(db)).partitions
+
+
 # -- folding -------------------------------------------------------------------------------------
 
 
@@ -201,7 +210,7 @@ async def collect(db: Database, a: ChangesArgs, since: int, limit: int | None) -
         if page_size <= 0:
             return rows, last, True
         page = await changes_page(db, last, page_size, descending=a.descending, with_bodies=need_bodies,
-                                  doc_ids=a.doc_ids, design_only=a.design_only)
+                                  doc_ids=a.doc_ids, design_only=a.design_only, partitions=a.partitions)
         for ch in page:
             last = ch.seq
             rendered = render_row(db, ch, a, count)
@@ -273,13 +282,14 @@ async def _inline_attachments(db: Database, rows: list[bytes]) -> list[bytes]:
 async def handle(ctx: Ctx) -> web.StreamResponse:
     db = await ctx.db(ctx.params["db"])
     a = await parse_args(ctx, db)
+    a.partitions = ctx.access.partitions
     if a.descending:
         a.since = db.update_seq + 1  # CouchDB ignores `since` when descending
     if a.feed in ("continuous", "eventsource"):
         return await _stream(ctx, db, a)
     if a.limit == 0:
         return json_response({"results": [], "last_seq": db.format_seq(a.since),
-                              "pending": await pending_after(db, a.since)})
+                              "pending": await pending_after(db, a.since, a.partitions)})
     rows, last, _ = await collect(db, a, a.since, a.limit)
     if a.descending and not rows:
         last = 0
@@ -291,7 +301,7 @@ async def handle(ctx: Ctx) -> web.StreamResponse:
 async def _finish(db: Database, a: ChangesArgs, rows: list[bytes], last: int) -> bytes:
     if a.attachments and a.include_docs:
         rows = await _inline_attachments(db, rows)
-    pending = 0 if a.descending else await pending_after(db, last)
+    pending = 0 if a.descending else await pending_after(db, last, a.partitions)
     return (b'{"results":[\n' + b",\n".join(rows) + (b"\n" if rows else b"") + b'],\n"last_seq":'
             + orjson.dumps(db.format_seq(last)) + b',"pending":' + str(pending).encode() + b"}\n")
 
@@ -321,6 +331,7 @@ async def _longpoll(ctx: Ctx, db: Database, a: ChangesArgs, last: int) -> web.St
             if resp is not None:
                 await resp.write(b"\n")
             continue
+        await _refresh_access(ctx, db, a)
         rows, last, _ = await collect(db, a, last, a.limit)
     body = await _finish(db, a, rows, last)
     if resp is None:
@@ -348,6 +359,7 @@ async def _stream(ctx: Ctx, db: Database, a: ChangesArgs) -> web.StreamResponse:
     with contextlib.suppress(ConnectionResetError, asyncio.CancelledError):
         while True:
             remaining = None if a.limit is None else a.limit - sent
+            await _refresh_access(ctx, db, a)
             rows, last, _ = await collect(db, a, last, remaining)
             if a.attachments and a.include_docs:
                 rows = await _inline_attachments(db, rows)
@@ -364,7 +376,7 @@ async def _stream(ctx: Ctx, db: Database, a: ChangesArgs) -> web.StreamResponse:
             if not await db.notifier.wait(last, wait) and a.heartbeat:
                 await resp.write(heartbeat)
         if not sse:
-            pending = await pending_after(db, last)
+            pending = await pending_after(db, last, a.partitions)
             await resp.write(orjson.dumps({"last_seq": db.format_seq(last), "pending": pending}) + b"\n")
         await resp.write_eof()
     return resp

@@ -98,6 +98,18 @@ class Ctx:
         if not (self.access.can_write(doc_id) if write else self.access.can_read(doc_id)):
             raise Forbidden(FORBIDDEN_DOC)
 
+    async def refresh_access(self, db: Database) -> Access:
+        """Re-derives the user's roles from the user store (long-lived requests such as live
+        ``_changes``); a user that was disabled or deleted meanwhile gets no partitions."""
+        if self.user.name is None or self.user.is_server_admin:
+            return self.access
+        creds = await self.state.auth.credentials(self.user.name)
+        user = UserCtx(self.user.name, creds.roles if creds else (), self.user.authenticated)
+        self.access = access_for(user, db.name, db.meta)
+        if creds is None and self.access.partitions is not None:
+            self.access = Access(frozenset())
+        return self.access
+
     def is_db_admin(self, db: Database) -> bool:
         return security.is_admin(self.user, db.meta.get("security") or {})
 

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from .database import Database
+from .updater import DESIGN_PARTITION
 
 
 @dataclass(slots=True)
@@ -33,7 +34,7 @@ class ChangeRow:
 
 async def changes_page(db: Database, since: int, limit: int, *, descending: bool = False,
                        with_bodies: bool = False, doc_ids: list[str] | None = None,
-                       design_only: bool = False) -> list[ChangeRow]:
+                       design_only: bool = False, partitions: frozenset[str] | None = None) -> list[ChangeRow]:
     """Up to ``limit`` rows with ``seq > since`` (``seq < since`` when ``descending``), in seq order.
 
     ``doc_ids`` restricts to those ids (``_doc_ids`` filter); ``design_only`` to ``_design/`` docs.
@@ -51,6 +52,11 @@ async def changes_page(db: Database, since: int, limit: int, *, descending: bool
         params.append(orjson.dumps(doc_ids).decode())
     if design_only:
         where.append("d.doc_id >= '_design/' AND d.doc_id < '_design0'")
+    if partitions is not None:
+        # staff: their partitions and design docs, an index range scan on docs(partition, seq)
+        parts = sorted(partitions | {DESIGN_PARTITION})
+        where.append(f"d.partition IN ({','.join('?' * len(parts))})")
+        params += parts
     sql = (f"SELECT {cols} FROM docs d{join} WHERE {' AND '.join(where)} "
            f"ORDER BY d.seq {'DESC' if descending else 'ASC'} LIMIT ?")
     params.append(limit)
@@ -63,7 +69,12 @@ async def changes_page(db: Database, since: int, limit: int, *, descending: bool
     return out
 
 
-async def pending_after(db: Database, seq: int) -> int:
-    """Number of documents changed after ``seq`` (``pending`` in ``_changes``)."""
-    rows = await db.read("SELECT count(*) FROM docs WHERE seq > ?", (seq,))
+async def pending_after(db: Database, seq: int, partitions: frozenset[str] | None = None) -> int:
+    """Number of documents changed after ``seq`` (``pending`` in ``_changes``), within ``partitions``."""
+    if partitions is None:
+        rows = await db.read("SELECT count(*) FROM docs WHERE seq > ?", (seq,))
+    else:
+        parts = sorted(partitions | {DESIGN_PARTITION})
+        rows = await db.read(f"SELECT count(*) FROM docs WHERE seq > ? AND partition IN ({','.join('?' * len(parts))})",
+                             (seq, *parts))
     return int(rows[0][0])
