@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
 
 from ..auth import security
-from ..auth.users import USERS_DB
+from ..auth.access import FORBIDDEN_DOC
+from ..auth.users import USERS_DB, hash_on_write, validate_user_doc
 from ..core.documents import DocInput, parse_doc, validate_docid
 from ..core.revs import normalize_rev
 from ..errors import BadContentType, BadRequest, CouchError, DocumentTooLarge, Forbidden, Gone, Unauthorized
@@ -18,6 +20,7 @@ from ..storage.database import Database, file_size
 from ..storage.updater import update_docs
 from .context import Ctx
 from .http import json_response
+from .local import write_local
 
 NOT_DB_ADMIN = "You are not a db or server admin."
 #: CouchDB ``[purge] max_document_id_number`` and ``max_revisions_number`` defaults
@@ -76,18 +79,30 @@ def check_size(ctx: Ctx, doc_id: str | None, raw_len: int) -> None:
 
 
 async def write_docs(ctx: Ctx, db: Database, docs: list[DocInput], *, new_edits: bool) -> list[dict[str, Any]]:
-    """Writes docs with the per-doc permission rule for design docs; returns per-doc results.
+    """Writes docs with the per-doc permission rules; returns per-doc results.
 
     Design docs by non-db-admins become per-doc ``forbidden`` (``unauthorized`` for anonymous)
-    entries, as CouchDB does in both modes.
+    entries, as CouchDB does in both modes; so do staff writes outside their hospitals' partitions
+    (PouchDB reports them as ``denied`` and replication goes on). ``_users`` documents are validated
+    and their clear ``password`` replaced by a bcrypt hash before they are stored.
     """
     results: list[dict[str, Any] | None] = [None] * len(docs)
     allowed: list[DocInput] = []
     positions: list[int] = []
     admin = ctx.is_db_admin(db)
     for i, doc in enumerate(docs):
+        err: CouchError | None = None
         if doc.id is not None and doc.id.startswith("_design/") and not admin:
-            err: CouchError = Unauthorized(NOT_DB_ADMIN) if ctx.user.is_anonymous else Forbidden(NOT_DB_ADMIN)
+            err = Unauthorized(NOT_DB_ADMIN) if ctx.user.is_anonymous else Forbidden(NOT_DB_ADMIN)
+        elif doc.id is not None and not ctx.access.can_write(doc.id):
+            err = Forbidden(FORBIDDEN_DOC)
+        elif db.name == USERS_DB and doc.id is not None:
+            try:
+                validate_user_doc(doc.id, doc.body, deleted=doc.deleted)
+                doc.body = await asyncio.to_thread(hash_on_write, doc.body, rounds=ctx.settings.bcrypt_rounds)
+            except CouchError as e:
+                err = e
+        if err is not None:
             entry: dict[str, Any] = {"id": doc.id, "error": err.error, "reason": err.reason}
             if not new_edits and doc.rev:
                 entry["rev"] = doc.rev
@@ -119,13 +134,22 @@ async def bulk_docs(ctx: Ctx) -> web.StreamResponse:
     new_edits = body.get("new_edits", True)
     if not isinstance(new_edits, bool):
         raise BadRequest("`new_edits` parameter must be a boolean.")
-    docs = [prepare_doc(ctx, db, raw, None, new_edits=new_edits) for raw in raw_docs]
+    local_docs = {i: raw for i, raw in enumerate(raw_docs) if _is_local(raw)}
+    docs = [prepare_doc(ctx, db, raw, None, new_edits=new_edits)
+            for i, raw in enumerate(raw_docs) if i not in local_docs]
     results = await write_docs(ctx, db, docs, new_edits=new_edits)
+    for i, raw in local_docs.items():  # CouchDB writes _local/ ids in _bulk_docs as local docs
+        results.insert(i, await write_local(db, raw["_id"], raw, ctx.settings.max_document_size))
     if not new_edits:
         results = [{k: v for k, v in r.items() if k != "ok"} for r in results if "error" in r]
     elif body.get("all_or_nothing") is True and any("error" in r for r in results):
         return json_response(results, 417)
     return json_response(results, 201)
+
+
+def _is_local(raw: Any) -> bool:
+    return isinstance(raw, dict) and isinstance(raw.get("_id"), str) and raw["_id"].startswith("_local/") \
+        and raw["_id"] != "_local/"
 
 
 def prepare_doc(ctx: Ctx, db: Database, raw: Any, docid: str | None, *, new_edits: bool) -> DocInput:

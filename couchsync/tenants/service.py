@@ -15,6 +15,7 @@ their hospitals' partitions.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from typing import Any
@@ -210,7 +211,7 @@ class TenantService:
             validate_user_doc(doc["_id"], doc, old=old)
         except Forbidden as e:
             raise BadRequest(e.reason) from None
-        hashed = hash_on_write(doc, rounds=self.rounds)
+        hashed = await asyncio.to_thread(hash_on_write, doc, rounds=self.rounds)
         udb = await self.users_db()
         res = (await update_docs(udb, [parse_doc(hashed)], new_edits=True))[0]
         if "error" in res:

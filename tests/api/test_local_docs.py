@@ -233,11 +233,6 @@ async def test_anonymous_on_admin_only_db(anon: TestClient, db: str) -> None:
     await err(await anon.put(f"/{db}/_local/x", json={}), 401, "unauthorized")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: databases.prepare_doc rejects `_local/` ids in _bulk_docs "
-    "(400) where CouchDB couch_db:update_docs writes them as local docs",
-)
 async def test_local_doc_in_bulk_docs(client: TestClient, db: str) -> None:
     """couch_db update_docs: ``_local/`` docs in ``_bulk_docs`` are split off and written as local docs."""
     r = await client.post(f"/{db}/_bulk_docs", json={"docs": [{"_id": "_local/x", "v": 1}]})
