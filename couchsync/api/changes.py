@@ -240,9 +240,9 @@ def render_row(db: Database, ch: ChangeRow, a: ChangesArgs, index: int) -> bytes
     seq: Any = db.format_seq(ch.seq)
     if a.seq_interval and (index + 1) % a.seq_interval:
         seq = None
-    out = [b'{"seq":', orjson.dumps(seq), b',"id":', orjson.dumps(ch.doc_id), b',"changes":', orjson.dumps(changes)]
+    row: dict[str, Any] = {"seq": seq, "id": ch.doc_id, "changes": changes}
     if ch.deleted:
-        out.append(b',"deleted":true')
+        row["deleted"] = True
     if a.include_docs:
         if doc_json is None:
             extras: list[tuple[str, Any]] = []
@@ -253,9 +253,8 @@ def render_row(db: Database, ch: ChangeRow, a: ChangesArgs, index: int) -> bytes
             if ch.atts:
                 extras.append(("_attachments", {n: attachment_json(m) for n, m in ch.atts.items()}))
             doc_json = render_doc(ch.doc_id, ch.winning_rev, ch.deleted, ch.body or b"{}", extras)
-        out += [b',"doc":', doc_json]
-    out.append(b"}")
-    return b"".join(out)
+        row["doc"] = orjson.Fragment(doc_json)
+    return orjson.dumps(row)
 
 
 async def _inline_attachments(db: Database, rows: list[bytes]) -> list[bytes]:
@@ -302,8 +301,8 @@ async def _finish(db: Database, a: ChangesArgs, rows: list[bytes], last: int) ->
     if a.attachments and a.include_docs:
         rows = await _inline_attachments(db, rows)
     pending = 0 if a.descending else await pending_after(db, last, a.partitions)
-    return (b'{"results":[\n' + b",\n".join(rows) + (b"\n" if rows else b"") + b'],\n"last_seq":'
-            + orjson.dumps(db.format_seq(last)) + b',"pending":' + str(pending).encode() + b"}\n")
+    tail = b'],\n"last_seq":' + orjson.dumps(db.format_seq(last)) + b',"pending":' + str(pending).encode() + b"}\n"
+    return b"".join([b'{"results":[\n', b",\n".join(rows), b"\n" if rows else b"", tail])
 
 
 async def _normal(db: Database, a: ChangesArgs, rows: list[bytes], last: int) -> web.StreamResponse:

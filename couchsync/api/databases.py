@@ -100,6 +100,7 @@ async def write_docs(ctx: Ctx, db: Database, docs: list[DocInput], *, new_edits:
             try:
                 validate_user_doc(doc.id, doc.body, deleted=doc.deleted)
                 doc.body = await asyncio.to_thread(hash_on_write, doc.body, rounds=ctx.settings.bcrypt_rounds)
+                doc.encoded = None
             except CouchError as e:
                 err = e
         if err is not None:
@@ -156,7 +157,6 @@ def prepare_doc(ctx: Ctx, db: Database, raw: Any, docid: str | None, *, new_edit
     """Parses and validates one incoming doc; assigns a UUID id to new interactive docs."""
     import uuid
 
-    import orjson
 
     if not isinstance(raw, dict):
         raise BadRequest("Document must be a JSON object")
@@ -171,7 +171,7 @@ def prepare_doc(ctx: Ctx, db: Database, raw: Any, docid: str | None, *, new_edit
     if not new_edits and doc.rev is None and doc.revisions is None:
         raise BadRequest("When `new_edits: false`, the document needs `_rev` or `_revisions` specified")
     if ctx.settings.max_document_size < 1 << 30:
-        check_size(ctx, doc.id, len(orjson.dumps(doc.body)))
+        check_size(ctx, doc.id, len(doc.body_json()))
     return doc
 
 

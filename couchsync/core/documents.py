@@ -12,6 +12,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from ..errors import BadRequest, CouchError, DocValidation, IllegalDocId, MissingStub
 from .revs import normalize_rev, parse_revisions
 
@@ -83,6 +85,14 @@ class DocInput:
     attachments: dict[str, Any] | None = None
     #: attachment bytes for ``"follows": true`` entries (multipart bodies, standalone PUTs)
     follows: dict[str, bytes] | None = None
+    #: ``body`` as JSON, once encoded (for the size check); reset it whenever ``body`` changes
+    encoded: bytes | None = None
+
+    def body_json(self) -> bytes:
+        """``body`` as compact JSON (member order kept), encoded once."""
+        if self.encoded is None:
+            self.encoded = orjson.dumps(self.body)
+        return self.encoded
 
 
 def parse_doc(obj: object, *, docid: str | None = None) -> DocInput:
@@ -96,16 +106,18 @@ def parse_doc(obj: object, *, docid: str | None = None) -> DocInput:
     """
     if not isinstance(obj, dict):
         raise BadRequest("Document must be a JSON object")
-    body: dict[str, Any] = {}
+    doc_id = obj.get("_id") if docid is None else docid
+    specials = [k for k in obj if k[:1] == "_"]
+    if not specials:  # the common case: one C-level copy, no per-member Python work
+        return DocInput(doc_id, None, False, dict(obj))
+    body: dict[str, Any] = {k: v for k, v in obj.items() if k[:1] != "_"}
     rev = None
     deleted = False
     revisions = None
     attachments = None
-    doc_id = obj.get("_id") if docid is None else docid
-    for key, value in obj.items():
-        if not key.startswith("_"):
-            body[key] = value
-        elif key == "_id":
+    for key in specials:
+        value = obj[key]
+        if key == "_id":
             continue
         elif key == "_rev":
             rev = normalize_rev(value)
@@ -118,7 +130,8 @@ def parse_doc(obj: object, *, docid: str | None = None) -> DocInput:
         elif key in IGNORED_SPECIALS:
             continue
         elif key in KEPT_SPECIALS or key.startswith("_replication_"):
-            body[key] = value
+            body = {k: v for k, v in obj.items() if k[:1] != "_" or k in KEPT_SPECIALS
+                    or k.startswith("_replication_")}  # kept members stay where they were
         else:
             raise DocValidation(f"Bad special document member: {key}")
     return DocInput(doc_id, rev, deleted, body, revisions, attachments)

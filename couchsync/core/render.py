@@ -18,10 +18,13 @@ import orjson
 
 def render_doc(doc_id: str, rev: str, deleted: bool, body: bytes, extras: Sequence[tuple[str, Any]] = ()) -> bytes:
     """``{"_id","_rev",…body,"_deleted"?,…extras}`` as bytes; ``extras`` values may be pre-encoded bytes."""
-    parts = [b'{"_id":', orjson.dumps(doc_id), b',"_rev":', orjson.dumps(rev)]
-    inner = body[1:-1]
-    if inner.strip():
-        parts += [b",", inner]
+    head = orjson.dumps({"_id": doc_id, "_rev": rev})[:-1]
+    has_fields = len(body) > 2  # stored bodies are compact JSON: ``{}`` when empty
+    if not deleted and not extras:  # the hot path: one copy of the body
+        return head + (b"," + body[1:] if has_fields else b"}")
+    parts = [head]
+    if has_fields:
+        parts += [b",", body[1:-1]]
     if deleted:
         parts.append(b',"_deleted":true')
     for key, value in extras:

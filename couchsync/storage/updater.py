@@ -126,7 +126,7 @@ async def _previous_atts(
 
 
 def _encode(doc: DocInput, atts: ResolvedAttachments) -> tuple[bytes, bytes | None]:
-    return orjson.dumps(doc.body), (orjson.dumps(atts.meta) if atts.meta else None)
+    return doc.body_json(), (orjson.dumps(atts.meta) if atts.meta else None)
 
 
 async def _interactive(
