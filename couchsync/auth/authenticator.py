@@ -59,7 +59,7 @@ class Authenticator:
         self.session_timeout = session_timeout
         self.lookup = lookup
         self.throttle = LoginThrottle()
-        self._verified: OrderedDict[bytes, float] = OrderedDict()
+        self._verified: OrderedDict[tuple[Any, ...], float] = OrderedDict()
 
     async def credentials(self, name: str) -> Credentials | None:
         """The user named ``name``: a server admin (``_admin``) or a user doc from ``lookup``."""
@@ -91,9 +91,9 @@ class Authenticator:
         raise Unauthorized(BAD_CREDENTIALS)
 
     async def _verify(self, creds: Credentials, password: str) -> bool:
-        key = hashlib.sha256(
-            b"\0".join([creds.name.encode(), password.encode(), repr(sorted(creds.stored.items())).encode()])
-        ).digest()
+        # a password change replaces derived_key and salt, so the old entry is never hit again
+        key = (creds.name, password, creds.stored.get("derived_key"), creds.stored.get("salt"),
+               creds.stored.get("password_sha"))
         expiry = self._verified.get(key)
         if expiry is not None and expiry > time.monotonic():
             return True

@@ -10,6 +10,7 @@ Sources: CouchDB ``couch_doc:parse_rev/1``, ``couch_db:new_revid/1``; PouchDB ``
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import orjson
@@ -38,8 +39,13 @@ def parse_rev(rev: object) -> tuple[int, str]:
     return int(pos_s), revid
 
 
+_CANONICAL = re.compile(r"[1-9][0-9]*-[0-9a-f]{32}")
+
+
 def normalize_rev(rev: object) -> str:
     """Returns the rev in canonical form (lowercase hex revid); raises ``InvalidRev``."""
+    if isinstance(rev, str) and _CANONICAL.fullmatch(rev):  # what PouchDB and CouchDB send
+        return rev
     pos, revid = parse_rev(rev)
     return f"{pos}-{revid}"
 
