@@ -13,7 +13,7 @@ from ..storage.registry import Registry
 from ..storage.server_config import ServerConfig, load_server_config
 from ..tenants.service import TenantService
 from .context import STATE, ServerState
-from .middlewares import auth_middleware, cors_middleware, error_middleware
+from .middlewares import add_cors_headers, auth_middleware, cors_middleware, error_middleware
 from .routes import dispatch
 
 
@@ -43,5 +43,6 @@ def create_app(settings: Settings, config: ServerConfig | None = None) -> web.Ap
         await registry.close_all()
 
     app.cleanup_ctx.append(lifecycle)
+    app.on_response_prepare.append(add_cors_headers)
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app

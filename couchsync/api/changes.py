@@ -28,7 +28,6 @@ from ..storage.changes import ChangeRow, changes_page, pending_after
 from ..storage.database import Database
 from .context import Ctx
 from .http import JSON_HEADERS, json_response, qbool, qjson, read_body
-from .middlewares import add_cors_headers
 
 FEEDS = ("normal", "longpoll", "continuous", "eventsource", "live")
 PAGE = 1000
@@ -316,7 +315,6 @@ async def _longpoll(ctx: Ctx, db: Database, a: ChangesArgs, last: int) -> web.St
     resp: web.StreamResponse | None = None
     if a.heartbeat:
         resp = web.StreamResponse(headers=JSON_HEADERS)
-        add_cors_headers(ctx.request, resp)
         await resp.prepare(ctx.request)
     rows: list[bytes] = []
     while not rows:
@@ -346,7 +344,6 @@ async def _stream(ctx: Ctx, db: Database, a: ChangesArgs) -> web.StreamResponse:
     sse = a.feed == "eventsource"
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream" if sse else "application/json",
                                        "Cache-Control": "no-cache"})
-    add_cors_headers(ctx.request, resp)
     await resp.prepare(ctx.request)
     emit: Callable[[bytes], bytes] = (
         (lambda row: b"data: " + row + b"\nid: " + orjson.dumps(orjson.loads(row)["seq"]) + b"\n\n") if sse

@@ -4,8 +4,8 @@
   anything unexpected into a logged 500 ``unknown_error`` — never an HTML page or an empty body.
 * ``cors_middleware`` answers preflights and decorates responses for configured origins
   (protocol reference §0.1; CouchDB ``chttpd_cors.erl``): exact-origin echo, credentials allowed.
-  It turns errors into JSON itself, so error responses carry the CORS headers too; streaming
-  handlers call :func:`add_cors_headers` before ``prepare()``.
+  The actual-response headers are added by :func:`add_cors_headers`, registered as the app's
+  ``on_response_prepare`` signal, so every response gets them — errors and streamed feeds too.
 * ``auth_middleware`` resolves the user (cookie, then Basic, then JWT) and refreshes cookies.
 """
 
@@ -68,13 +68,13 @@ def _allowed_origin(request: web.Request) -> str | None:
     return None
 
 
-def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Adds the actual-response CORS headers (exact origin, credentials, exposed headers) when the
-    request's ``Origin`` is allowed. Streaming handlers call it before ``prepare()``; the middleware
-    does it for every other response, error responses included (CouchDB adds them in
-    ``chttpd:send_response`` to everything it sends, so a browser can read a 401 or a 404)."""
+    request's ``Origin`` is allowed. Runs as the ``on_response_prepare`` signal, for every response,
+    error responses and streamed feeds included (CouchDB adds them in ``chttpd:send_response`` to
+    everything it sends, so a browser can read a 401 or a 404)."""
     origin = _allowed_origin(request)
-    if not origin or request.get(_NO_CORS) or response.prepared:
+    if not origin or request.get(_NO_CORS) or "Access-Control-Allow-Origin" in response.headers:
         return
     response.headers["Access-Control-Allow-Origin"] = origin
     if request.app[STATE].settings.cors_credentials:
@@ -107,9 +107,7 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
         # handle_preflight_request → not_preflight); answered as a plain request, without CORS
         # headers, so the browser refuses the cross-origin request.
         request[_NO_CORS] = True
-    response = await _guarded(request, handler)
-    add_cors_headers(request, response)
-    return response
+    return await _guarded(request, handler)
 
 
 @web.middleware
