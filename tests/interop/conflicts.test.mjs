@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
-import { Dbs, logged, snapshot } from './lib/pouch.mjs';
+import { Dbs, logged, normDoc, snapshot } from './lib/pouch.mjs';
 
 let server;
 const dbs = new Dbs();
@@ -34,7 +34,7 @@ async function update(db, id, fields) {
 const IDS = ['edit-edit', 'edit-edit-longer', 'edit-delete', 'three-way', 'untouched'];
 
 async function views(id, ...ends) {
-  return Promise.all(ends.map((db) => db.get(id, { conflicts: true })));
+  return Promise.all(ends.map(async (db) => normDoc(await db.get(id, { conflicts: true }))));
 }
 
 async function leaves(db, id) {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
-import { Dbs, logged, snapshot, waitFor, withTimeout } from './lib/pouch.mjs';
+import { Dbs, logged, waitConverged, waitFor, withTimeout } from './lib/pouch.mjs';
 
 const ARRIVAL_MS = 5000;
 
@@ -33,8 +33,8 @@ test('live sync carries writes both ways and cancels cleanly', { timeout: 60_000
   const direct = dbs.remote(server, 'live'); // "another client" writing straight to the server
 
   await a.put({ _id: 'seed', n: 0 });
-  const ha = a.sync(ra, { live: true, retry: true });
-  const hb = b.sync(rb, { live: true, retry: true });
+  const ha = dbs.track(a.sync(ra, { live: true, retry: true }));
+  const hb = dbs.track(b.sync(rb, { live: true, retry: true }));
   const errors = [];
   for (const h of [ha, hb]) h.on('error', (e) => errors.push(e));
   const completeA = new Promise((res) => ha.on('complete', res));
@@ -70,10 +70,7 @@ test('live sync carries writes both ways and cancels cleanly', { timeout: 60_000
   });
 
   // everything converges
-  await waitFor(async () => {
-    const [sa, sb, sr] = await Promise.all([snapshot(a), snapshot(b), snapshot(direct)]);
-    return JSON.stringify(sa) === JSON.stringify(sr) && JSON.stringify(sb) === JSON.stringify(sr);
-  }, { timeoutMs: ARRIVAL_MS, what: 'A, B and server to converge' });
+  await waitConverged([direct, a, b], { timeoutMs: ARRIVAL_MS, what: 'A, B and server to converge' });
 
   ha.cancel();
   hb.cancel();

@@ -77,6 +77,14 @@ test('one-shot push then pull of the Synthea documents keeps every doc and _rev'
     assert.deepStrictEqual(body, lastById.get(id), `body of ${id}`);
   }
 
+  // member order is kept exactly as sent, nested objects included (raw JSON from the server)
+  for (const { id } of snapB.filter((_, i) => i % 20 === 0)) {
+    const raw = await server.json(`/synthea/${encodeURIComponent(id)}`);
+    assert.equal(raw.status, 200);
+    const { _id, _rev, ...body } = raw.body;
+    assert.equal(JSON.stringify(body), JSON.stringify(lastById.get(id)), `member order of ${id} as served`);
+  }
+
   // revision histories survive the round trip (docs that were edited have 2+ revs)
   for (const id of multiRev) {
     const [da, ds, db] = await Promise.all([a, remote, b].map((d) => d.get(id, { revs: true })));

@@ -5,6 +5,8 @@
 import PouchDB from 'pouchdb';
 import memoryAdapter from 'pouchdb-adapter-memory';
 import findPlugin from 'pouchdb-find';
+import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 PouchDB.plugin(memoryAdapter);
@@ -37,7 +39,10 @@ export class HttpLog {
   fetchFn() {
     return async (url, opts = {}) => {
       const entry = { t: new Date().toISOString(), method: opts.method || 'GET', url: String(url) };
-      if (typeof opts.body === 'string') entry.reqBody = clip(opts.body);
+      if (typeof opts.body === 'string') {
+        entry.reqBody = clip(opts.body);
+        if (opts.body.length <= 100_000) entry.reqBodyFull = opts.body; // for tests that inspect requests
+      }
       else if (opts.body) entry.reqBody = `[${opts.body.constructor?.name} body]`;
       this.push(entry);
       let resp;
@@ -102,7 +107,14 @@ export class HttpLog {
 export class Dbs {
   constructor() {
     this.all = [];
+    this.replications = [];
     this.log = new HttpLog();
+  }
+
+  /** Remember a replication/sync handler so closeAll() cancels it (even when a test failed). */
+  track(handler) {
+    this.replications.push(handler);
+    return handler;
   }
 
   mem(prefix = 'local') {
@@ -120,6 +132,11 @@ export class Dbs {
   }
 
   async closeAll() {
+    for (const h of this.replications.splice(0)) {
+      try {
+        h.cancel();
+      } catch {}
+    }
     const dbs = this.all.splice(0);
     await Promise.allSettled(dbs.map((db) => db.close()));
   }
@@ -161,10 +178,51 @@ export async function waitFor(fn, { timeoutMs = 5000, intervalMs = 50, what = 'c
   }
 }
 
+/**
+ * Normalise a doc for cross-database comparison: _conflicts / _deleted_conflicts are sorted (their
+ * order is not semantic: CouchDB lists them by (pos, revid) descending, PouchDB's adapters differ).
+ * Key order never matters for deepStrictEqual.
+ */
+export function normDoc(doc) {
+  if (!doc || typeof doc !== 'object') return doc;
+  const out = { ...doc };
+  for (const k of ['_conflicts', '_deleted_conflicts']) if (Array.isArray(out[k])) out[k] = [...out[k]].sort();
+  return out;
+}
+
 /** allDocs rows with include_docs+conflicts, normalised for deepStrictEqual across dbs. */
 export async function snapshot(db, opts = {}) {
   const res = await db.allDocs({ include_docs: true, conflicts: true, ...opts });
-  return res.rows.map((r) => ({ id: r.id, rev: r.value.rev, doc: r.doc }));
+  return res.rows.map((r) => ({ id: r.id, rev: r.value?.rev, doc: normDoc(r.doc) }));
+}
+
+/** Wait until every db has the same snapshot as the first; on timeout fail with the diff. */
+export async function waitConverged(dbList, { timeoutMs = 5000, what = 'databases to converge' } = {}) {
+  let snaps;
+  try {
+    await waitFor(
+      async () => {
+        snaps = await Promise.all(dbList.map((db) => snapshot(db)));
+        return snaps.every((s) => isDeepStrictEqual(s, snaps[0]));
+      },
+      { timeoutMs, what },
+    );
+  } catch (e) {
+    for (const [i, s] of snaps.entries()) {
+      const a = new Map(snaps[0].map((r) => [r.id, r]));
+      const b = new Map(s.map((r) => [r.id, r]));
+      const diff = [...new Set([...a.keys(), ...b.keys()])].filter((id) => !isDeepStrictEqual(a.get(id), b.get(id)));
+      if (diff.length) {
+        assert.deepStrictEqual(
+          diff.slice(0, 3).map((id) => b.get(id)),
+          diff.slice(0, 3).map((id) => a.get(id)),
+          `${e.message}: ${dbList[i].name} differs from ${dbList[0].name} in ${diff.length} docs (first: ${diff.slice(0, 3)})`,
+        );
+      }
+    }
+    throw e;
+  }
+  return snaps[0];
 }
 
 /** Wrap a promise with a timeout so nothing can hang a test forever. */
