@@ -12,6 +12,8 @@ Large rows (bodies, blobs) live in rowid tables: SQLite advises ``WITHOUT ROWID`
 * ``local_docs`` — ``_local`` documents: no rev tree, no seq.
 * ``attachments`` — blobs stored once by digest (content-addressed).
 * ``purged`` — ``_purged_infos``.
+* ``view_indexes``, ``view_rows`` — map results per design-doc signature; ``view_rows_back`` is the
+  back-index (doc → its rows) used to drop stale rows when a document changes.
 """
 
 from __future__ import annotations
@@ -43,6 +45,18 @@ MIGRATIONS: list[str] = [
     """,
     # partition-scoped _changes (staff of a hospital) is an index range scan, not a filtered full scan
     "CREATE INDEX docs_partition_seq ON docs(partition, seq) WHERE partition IS NOT NULL;",
+    # view indexes: one state row per design-doc signature, rows ordered by (key collation, doc id);
+    # `part` is the row's partition for partitioned design docs ('' for global ones)
+    """
+    CREATE TABLE view_indexes (sig TEXT PRIMARY KEY, ddoc_id TEXT NOT NULL, seq INTEGER NOT NULL,
+                               purge_seq INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE view_rows (
+        sig TEXT NOT NULL, view TEXT NOT NULL, part TEXT NOT NULL, key_sort BLOB NOT NULL,
+        doc_id TEXT NOT NULL, n INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,
+        PRIMARY KEY (sig, view, part, key_sort, doc_id, n)
+    ) WITHOUT ROWID;
+    CREATE INDEX view_rows_back ON view_rows(sig, doc_id);
+    """,
 ]
 
 PRAGMAS = (
