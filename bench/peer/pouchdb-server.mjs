@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Reference CouchDB-protocol peer: pouchdb-server 4.2.0's stack (express-pouchdb 4.2.0 +
 // pouchdb-core 7.3.1 + the in-memory adapter), started in-process with no files written
-// (in-memory config, log file in a throw-away temp dir) and no native modules needed.
+// (in-memory config, log to the null device) and no native build needed.
 //
 // Usage:
 //   node bench/peer/pouchdb-server.mjs [--port 5984] [--host 127.0.0.1] [--dir DIR]
@@ -19,8 +19,8 @@
 // SIGTERM / SIGINT stop it.
 
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { devNull } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -46,22 +46,23 @@ const PouchDB = serverRequire('pouchdb-core')
   .plugin(serverRequire('pouchdb-mapreduce'))
   .plugin(serverRequire('pouchdb-adapter-memory'));
 
+// In memory nothing touches the disk (the CouchDB-style log goes to the null device, so even a
+// SIGKILLed peer leaves nothing behind); with --dir, databases, config and log live in DIR.
 const persistent = Boolean(args.dir);
-let workDir;
+const workDir = persistent ? resolvePath(args.dir) : null;
 if (persistent) {
-  workDir = resolvePath(args.dir);
   mkdirSync(workDir, { recursive: true });
   PouchDB.plugin(serverRequire('pouchdb-adapter-leveldb'));
-} else {
-  workDir = mkdtempSync(join(tmpdir(), 'pouchdb-server-peer-'));
 }
-const ServerPouchDB = PouchDB.defaults({ adapter: persistent ? 'leveldb' : 'memory', prefix: workDir + '/' });
+const ServerPouchDB = persistent
+  ? PouchDB.defaults({ adapter: 'leveldb', prefix: workDir + '/' })
+  : PouchDB.defaults({ adapter: 'memory' });
 
 const pouchApp = expressPouchDB(ServerPouchDB, {
   mode: 'fullCouchDB',
   inMemoryConfig: !persistent,
-  configPath: join(workDir, 'config.json'),
-  logPath: join(workDir, 'log.txt'),
+  configPath: persistent ? join(workDir, 'config.json') : undefined,
+  logPath: persistent ? join(workDir, 'log.txt') : devNull,
   overrideMode: { exclude: ['routes/fauxton'] },
 });
 
@@ -105,7 +106,6 @@ server.on('connection', (s) => {
 
 function shutdown() {
   server.close(() => {
-    if (!persistent) rmSync(workDir, { recursive: true, force: true });
     process.exit(0);
   });
   for (const s of sockets) s.destroy();
