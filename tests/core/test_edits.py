@@ -26,11 +26,15 @@ LIVE = from_pouch(_p(1, ["a", {}, [["b", {}, []]]]))  # 1-a -> 2-b
 # §7 item 8: deleted at 2-b, tombstone 3-d
 DELETED = from_pouch(_p(1, ["a", {}, [["b", {}, [["d", {"deleted": True}, []]]]]]))
 # a live leaf 2-c and a deleted conflict branch ending in 3-x
-LIVE_WITH_DELETED_CONFLICT = from_pouch(_p(1, ["a", {}, [["b", {}, [["x", {"deleted": True}, []]]], ["c", {}, []]]]))
+LIVE_WITH_DELETED_CONFLICT = from_pouch(
+    _p(1, ["a", {}, [["b", {}, [["x", {"deleted": True}, []]]], ["c", {}, []]]])
+)
 # two live conflicting leaves 2-b, 2-c
 CONFLICTED = from_pouch(_p(1, ["a", {}, [["b", {}, []], ["c", {}, []]]]))
 # every leaf deleted; the deleted winner is 4-z (highest pos), 2-y is a deleted conflict
-ALL_DELETED = from_pouch(_p(1, ["a", {}, [["y", {"deleted": True}, []], ["b", {}, [["c", {}, [["z", {"deleted": True}, []]]]]]]]))
+ALL_DELETED = from_pouch(
+    _p(1, ["a", {}, [["y", {"deleted": True}, []], ["b", {}, [["c", {}, [["z", {"deleted": True}, []]]]]]]])
+)
 
 ACCEPT_CASES = [
     # (name, tree, _rev, new rev deleted, expected parent rev (None = new root))
@@ -43,12 +47,26 @@ ACCEPT_CASES = [
     ("recreate chains to the deleted *winner* among several tombstones", ALL_DELETED, None, False, "4-z"),
     ("extend a conflicting (losing) live leaf", CONFLICTED, "2-b", False, "2-b"),
     ("resolve a conflict by deleting the loser", CONFLICTED, "2-b", True, "2-b"),
-    ("extend a deleted conflict leaf while a live leaf exists", LIVE_WITH_DELETED_CONFLICT, "3-x", False, "3-x"),
-    ("delete again a deleted conflict leaf while a live leaf exists", LIVE_WITH_DELETED_CONFLICT, "3-x", True, "3-x"),
+    (
+        "extend a deleted conflict leaf while a live leaf exists",
+        LIVE_WITH_DELETED_CONFLICT,
+        "3-x",
+        False,
+        "3-x",
+    ),
+    (
+        "delete again a deleted conflict leaf while a live leaf exists",
+        LIVE_WITH_DELETED_CONFLICT,
+        "3-x",
+        True,
+        "3-x",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "tree", "rev", "deleted", "parent"), ACCEPT_CASES, ids=[c[0] for c in ACCEPT_CASES])
+@pytest.mark.parametrize(
+    ("name", "tree", "rev", "deleted", "parent"), ACCEPT_CASES, ids=[c[0] for c in ACCEPT_CASES]
+)
 def test_accepted(name, tree, rev, deleted, parent):
     tree = copy.deepcopy(tree)
     node = interactive_parent(tree, rev, deleted)
@@ -85,7 +103,9 @@ CONFLICT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "tree", "rev", "deleted"), CONFLICT_CASES, ids=[c[0] for c in CONFLICT_CASES])
+@pytest.mark.parametrize(
+    ("name", "tree", "rev", "deleted"), CONFLICT_CASES, ids=[c[0] for c in CONFLICT_CASES]
+)
 def test_conflict(name, tree, rev, deleted):
     with pytest.raises(Conflict) as exc:
         interactive_parent(copy.deepcopy(tree), rev, deleted)

@@ -109,7 +109,9 @@ def shape(nested: Nested | dict[str, Any]) -> Nested:
         o = {"deleted": True} if opts.get("deleted") else {}
         return [revid, o, sorted((norm(c) for c in children), key=lambda c: c[0])]
 
-    return sorted(({"pos": r["pos"], "ids": norm(r["ids"])} for r in roots), key=lambda r: (r["pos"], r["ids"][0]))
+    return sorted(
+        ({"pos": r["pos"], "ids": norm(r["ids"])} for r in roots), key=lambda r: (r["pos"], r["ids"][0])
+    )
 
 
 # -- CouchDB notation ----------------------------------------------------------------------------
