@@ -47,8 +47,18 @@ def partition_key(doc_id: str) -> str | None:
     return partition_of(doc_id)
 
 
-#: ``validate(doc, new_rev, parent_rev) -> None`` raising CouchError (VDU hook, per new leaf)
-Validator = Callable[[DocInput, str, str | None], Awaitable[None]]
+@dataclass(slots=True)
+class Proposed:
+    """A revision about to become a leaf, as ``validate_doc_update`` sees it: ``new_doc`` (with
+    ``_id``, ``_rev``, ``_revisions``, ``_deleted``, attachment stubs) and ``old_doc`` (the revision it
+    replaces — interactive — or its nearest stored ancestor — replicated — or ``None``)."""
+
+    new_doc: dict[str, Any]
+    old_doc: dict[str, Any] | None
+
+
+#: ``validate(proposed) -> None``, raising ``CouchError`` to refuse the revision (per document)
+Validator = Callable[[Proposed], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -125,6 +135,37 @@ async def _previous_atts(
     return body.atts if body else None
 
 
+def _doc_json(doc: DocInput, rev: str, revisions: dict[str, Any], atts: ResolvedAttachments) -> dict[str, Any]:
+    out: dict[str, Any] = {"_id": doc.id, "_rev": rev, **doc.body}
+    if doc.deleted:
+        out["_deleted"] = True
+    out["_revisions"] = revisions
+    if atts.meta:
+        out["_attachments"] = {n: {**m, "stub": True} for n, m in atts.meta.items()}
+    return out
+
+
+async def _old_doc(db: Database, conn: aiosqlite.Connection, doc_id: str, state: _DocState,
+                   rev: str | None) -> dict[str, Any] | None:
+    """The stored revision ``rev`` as a document (``None`` when absent or not stored)."""
+    if rev is None:
+        return None
+    for r, deleted, body, atts in state.new_revs:
+        if r == rev:
+            found: RevBody | None = RevBody(bool(deleted), body, orjson.loads(atts) if atts else None)
+            break
+    else:
+        found = (await db.get_revs([(doc_id, rev)], conn)).get((doc_id, rev))
+    if found is None:
+        return None
+    out: dict[str, Any] = {"_id": doc_id, "_rev": rev, **orjson.loads(found.body)}
+    if found.deleted:
+        out["_deleted"] = True
+    if found.atts:
+        out["_attachments"] = {n: {**m, "stub": True} for n, m in found.atts.items()}
+    return out
+
+
 def _encode(doc: DocInput, atts: ResolvedAttachments) -> tuple[bytes, bytes | None]:
     return doc.body_json(), (orjson.dumps(atts.meta) if atts.meta else None)
 
@@ -145,7 +186,9 @@ async def _interactive(
     atts = resolve_attachments(doc.attachments, new_pos=new_pos, previous=previous, follows=doc.follows)
     revid = new_revid(doc.deleted, parent.rev if parent else None, doc.body, attachment_digests(atts.meta))
     if validate is not None:
-        await validate(doc, f"{new_pos}-{revid}", parent.rev if parent else None)
+        ancestors = [n.revid for n in revtree.ancestry(state.tree, parent.rev)] if parent else []
+        new_doc = _doc_json(doc, f"{new_pos}-{revid}", {"start": new_pos, "ids": [revid, *ancestors]}, atts)
+        await validate(Proposed(new_doc, await _old_doc(db, conn, doc.id, state, parent.rev if parent else None)))
     node = add_child(state.tree, parent, revid, doc.deleted)
     body, atts_json = _encode(doc, atts)
     state.new_revs.append((node.rev, doc.deleted, body, atts_json))
@@ -188,10 +231,10 @@ async def _replicated(
         doc.attachments, new_pos=start, previous=previous, follows=doc.follows, replicated=True
     )
     if validate is not None:
-        parent = next(
-            (f"{start - k}-{r}" for k, r in enumerate(ids) if k and f"{start - k}-{r}" in state.tree), None
-        )
-        await validate(doc, leaf, parent)
+        ancestor = next((f"{start - k}-{r}" for k, r in enumerate(ids)
+                         if k and (n := state.tree.get(f"{start - k}-{r}")) is not None and n.available), None)
+        new_doc = _doc_json(doc, leaf, {"start": start, "ids": ids}, atts)
+        await validate(Proposed(new_doc, await _old_doc(db, conn, doc.id, state, ancestor)))
     revtree.merge_path(state.tree, start, ids, doc.deleted)
     body, atts_json = _encode(doc, atts)
     state.new_revs.append((leaf, doc.deleted, body, atts_json))
