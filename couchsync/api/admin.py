@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..errors import Forbidden, NotFound, Unauthorized
+from ..errors import Conflict, Forbidden, NotFound, Unauthorized
 from ..tenants.service import TenantService, admin_role
 from .context import Ctx
 from .http import json_response
@@ -71,6 +71,9 @@ async def users(ctx: Ctx) -> web.StreamResponse:
     _require_tenant_admin(ctx, db)
     if ctx.method == "POST":
         body = await ctx.json_object()
+        name = body.get("name")
+        if isinstance(name, str) and name in ctx.state.auth.admins:  # a server admin's name is taken
+            raise Conflict("A user with this name already exists.")
         return json_response(await service(ctx).add_user(db, body), 201)
     return json_response(await service(ctx).list_users(db))
 

@@ -271,7 +271,7 @@ async def _by_keys(db: Database, a: AllDocsArgs, scope: Scope) -> dict[str, Any]
     if a.limit is not None:
         rows = rows[: a.limit]
     # fabric_view_all_docs (keys): offset and update_seq are null
-    result: dict[str, Any] = {"total_rows": int(db.meta["doc_count"]), "offset": None, "rows": rows}
+    result: dict[str, Any] = {"total_rows": await _total(db, scope), "offset": None, "rows": rows}
     if a.update_seq:
         result["update_seq"] = None
     return result

@@ -184,8 +184,7 @@ def _parse_filter(ctx: Ctx, db: Database, a: ChangesArgs, body: dict[str, Any]) 
 async def _refresh_access(ctx: Ctx, db: Database, a: ChangesArgs) -> None:
     """Re-reads the user's partitions before each wake-up of a live feed, so a change of a staff
     member's hospitals (or a disabled account) applies to a feed that is already open."""
-    if a.partitions is not None:
-        a.partitions = (await ctx.refresh_access(db)).partitions
+    a.partitions = (await ctx.refresh_access(db)).partitions
 
 
 # -- folding -------------------------------------------------------------------------------------

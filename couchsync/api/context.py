@@ -101,8 +101,8 @@ class Ctx:
     async def refresh_access(self, db: Database) -> Access:
         """Re-derives the user's roles from the user store (long-lived requests such as live
         ``_changes``); a user that was disabled or deleted meanwhile gets no partitions."""
-        if self.user.name is None or self.user.is_server_admin:
-            return self.access
+        if self.user.name is None or self.user.is_server_admin or self.user.authenticated == "jwt":
+            return self.access  # a JWT's roles are in the token, not in _users
         creds = await self.state.auth.credentials(self.user.name)
         user = UserCtx(self.user.name, creds.roles if creds else (), self.user.authenticated)
         self.access = access_for(user, db.name, db.meta)

@@ -8,6 +8,8 @@ global handlers with a forced partition: routes.py rewrites them onto the same h
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from ..core.documents import validate_partition
@@ -21,9 +23,9 @@ async def partition_db(ctx: Ctx) -> tuple[Database, str]:
     """The database and the validated partition; 400 for a non-partitioned db or a bad partition,
     a conflicting ``?partition=``; 403 for staff outside their hospitals."""
     db = await ctx.db(ctx.params["db"])
+    partition = validate_partition(ctx.params["partition"])  # CouchDB validates it first
     if not db.partitioned:
         raise BadRequest("database is not partitioned")
-    partition = validate_partition(ctx.params["partition"])
     q = ctx.q("partition")
     if q is not None and q != partition:
         raise BadRequest("Conflicting value for `partition` in query string")
@@ -42,3 +44,19 @@ async def partition_info(ctx: Ctx) -> web.StreamResponse:
     count, deleted, size = rows[0]
     return json_response({"db_name": db.name, "sizes": {"active": size, "external": size},
                           "partition": partition, "doc_count": count, "doc_del_count": deleted})
+
+
+Handler = Callable[[Ctx], Awaitable[web.StreamResponse]]
+
+
+def scoped(handler: Handler) -> Handler:
+    """A global handler (``_all_docs``, later views and ``_find``) served under
+    ``/{db}/_partition/{p}/…``: runs :func:`partition_db`'s checks (partitioned db, valid partition,
+    no conflicting ``?partition=``, staff in their hospitals) before it, as CouchDB's
+    ``handle_partition_req`` does. For routes.py's ``PARTITION_SCOPED`` table."""
+
+    async def run(ctx: Ctx) -> web.StreamResponse:
+        await partition_db(ctx)
+        return await handler(ctx)
+
+    return run

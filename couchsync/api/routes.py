@@ -134,7 +134,9 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
     return ATTACHMENT, {**params, "doc": doc_id, "att": "/".join(atts)}
 
 
-PARTITION_SCOPED: dict[str, Methods] = {"_all_docs": DB_SPECIAL["_all_docs"]}
+PARTITION_SCOPED: dict[str, Methods] = {
+    "_all_docs": {m: partitions.scoped(h) for m, h in DB_SPECIAL["_all_docs"].items()},
+}
 
 
 def _partition_route(rest: list[str], params: dict[str, str]) -> tuple[Methods, dict[str, str]]:

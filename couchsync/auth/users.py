@@ -30,7 +30,12 @@ def _forbidden(reason: str) -> CouchError:
 
 def validate_user_doc(doc_id: str, body: dict[str, Any], *, deleted: bool = False,
                       old: dict[str, Any] | None = None) -> None:
-    """Raises ``Forbidden`` (403, CouchDB's reasons) unless ``body`` is a valid user document."""
+    """Raises ``Forbidden`` (403, CouchDB's reasons) unless ``body`` is a valid user document.
+
+    The checks and their order are ``AUTH_DB_DOC_VALIDATE_FUNCTION``'s: type, name, roles (exist,
+    array, strings), ``_id``, immutable name, system roles, ``_``-prefixed name, ``:`` in the name;
+    then couchsync's own fields (``hospitals``, ``disabled``).
+    """
     if doc_id.startswith("_design/") or deleted:
         return
     if body.get("type") != "user":
@@ -38,20 +43,24 @@ def validate_user_doc(doc_id: str, body: dict[str, Any], *, deleted: bool = Fals
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise _forbidden("doc.name is required")
+    roles = body.get("roles")
+    if roles is None or roles is False or roles == "" or roles == 0:  # JavaScript's !newDoc.roles
+        raise _forbidden("doc.roles must exist")
+    if not isinstance(roles, list):
+        raise _forbidden("doc.roles must be an array")
+    if not all(isinstance(r, str) for r in roles):
+        raise _forbidden("doc.roles can only contain strings")
+    if doc_id != USER_PREFIX + name:
+        raise _forbidden(f"Doc ID must be of the form {USER_PREFIX}name")
+    if old is not None and old.get("name") not in (None, name):
+        raise _forbidden("Usernames can not be changed.")
+    for role in roles:
+        if role.startswith("_") and role != "_metrics":
+            raise _forbidden("No system roles (starting with underscore) in users db.")
     if name.startswith("_"):
         raise _forbidden("Username may not start with underscore.")
     if ":" in name:
         raise _forbidden("Character `:` is not allowed in usernames.")
-    if doc_id != USER_PREFIX + name:
-        raise _forbidden(f"Doc ID must be of the form {USER_PREFIX}name")
-    roles = body.get("roles")
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise _forbidden("doc.roles must be an array")
-    for role in roles:
-        if role.startswith("_") and role != "_metrics":
-            raise _forbidden("No system roles (starting with underscore) in users db.")
-    if old is not None and old.get("name") not in (None, name):
-        raise _forbidden("Usernames can not be changed.")
     hospitals = body.get("hospitals", [])
     if not isinstance(hospitals, list) or not all(isinstance(h, str) for h in hospitals):
         raise _forbidden("doc.hospitals must be an array of strings")

@@ -29,9 +29,14 @@ from ..storage.database import Database
 from ..storage.reader import Found, ReadOptions, open_docs
 from ..storage.registry import Registry
 from ..storage.updater import update_docs
-from .naming import tenant_db_name
+from .naming import tenant_db_name, tenant_slug
 
 ROLES = ("admin", "staff")
+
+
+def name_key(name: str) -> str:
+    """What makes two organisation names the same tenant: case and runs of whitespace ignored."""
+    return " ".join(name.split()).casefold()
 
 
 def admin_role(db: str) -> str:
@@ -64,6 +69,9 @@ class TenantService:
     def __init__(self, registry: Registry, bcrypt_rounds: int = 12):
         self.registry = registry
         self.rounds = bcrypt_rounds
+        #: ``name_key(name)`` → database of every tenant, built on first use (one scan)
+        self._names: dict[str, str] | None = None
+        self._create_lock = asyncio.Lock()
 
     # -- tenants ---------------------------------------------------------------------------------
 
@@ -74,17 +82,43 @@ class TenantService:
         return await self.registry.get(USERS_DB)
 
     async def create_tenant(self, name: object) -> dict[str, Any]:
-        """Creates the partitioned database; returns ``{"ok", "name", "db"}``. Retries on id clashes."""
-        for _ in range(5):
-            db_name = tenant_db_name(name)
-            try:
-                db = await self.registry.create(db_name, {"partitioned": True})
-            except FileExists:
-                continue
-            await db.set_meta("security", tenant_security(db_name))
-            await db.set_meta("tenant", {"name": name, "hospitals": [], "created": int(time.time())})
-            return {"ok": True, "name": name, "db": db_name}
+        """Creates the partitioned database; returns ``{"ok", "name", "db"}``. Retries on id clashes.
+
+        400 ``bad_request`` for a bad name (:func:`.naming.tenant_slug`) and for the name of an
+        existing tenant (compared by :func:`name_key`); names that merely share a slug get distinct
+        databases.
+        """
+        tenant_slug(name)
+        assert isinstance(name, str)
+        async with self._create_lock:
+            names = await self._tenant_names()
+            existing = names.get(name_key(name))
+            if existing is not None and await self._is_tenant(existing):
+                raise BadRequest(f"Tenant {name!r} already exists (database {existing}).")
+            for _ in range(5):
+                db_name = tenant_db_name(name)
+                try:
+                    db = await self.registry.create(db_name, {"partitioned": True})
+                except FileExists:
+                    continue
+                await db.set_meta("security", tenant_security(db_name))
+                await db.set_meta("tenant", {"name": name, "hospitals": [], "created": int(time.time())})
+                names[name_key(name)] = db_name
+                return {"ok": True, "name": name, "db": db_name}
         raise CouchError("Could not allocate a unique tenant database name", status=500, error="unknown_error")
+
+    async def _tenant_names(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = {name_key(t["name"]): t["db"] for t in await self.list_tenants()}
+        return self._names
+
+    async def _is_tenant(self, db_name: str) -> bool:
+        """Whether ``db_name`` is (still) a tenant database: it may have been deleted by ``DELETE /{db}``."""
+        try:
+            await self.tenant_db(db_name)
+        except NotFound:
+            return False
+        return True
 
     async def tenant_db(self, db_name: str) -> Database:
         """The tenant's database; 404 ``not_found`` "Tenant does not exist." for anything else."""
@@ -121,6 +155,8 @@ class TenantService:
             await update_docs(udb, [parse_doc({"_id": u["_id"], "_rev": u["_rev"], "_deleted": True})
                                     for u in users], new_edits=True)
         await self.registry.delete(db_name)
+        if self._names is not None:
+            self._names = {k: v for k, v in self._names.items() if v != db_name}
         return {"ok": True, "db": db_name, "users_deleted": len(users)}
 
     # -- hospitals -------------------------------------------------------------------------------
@@ -159,6 +195,12 @@ class TenantService:
             raise Conflict(f"Hospital {name} still holds {rows[0][0]} documents.")
         meta["hospitals"] = [h for h in meta["hospitals"] if h != name]
         await db.set_meta("tenant", meta)
+        for user in await self._tenant_users(db_name):  # nobody keeps a role for a hospital that is gone
+            if name in user.get("hospitals", []):
+                hospitals = [h for h in user["hospitals"] if h != name]
+                role = str(user.get("tenant_role"))
+                await self._write_user({**user, "hospitals": hospitals,
+                                        "roles": derive_roles(db_name, role, hospitals)}, user)
         return {"ok": True}
 
     # -- users -----------------------------------------------------------------------------------
