@@ -12,6 +12,7 @@ from ..settings import Settings
 from ..storage.registry import Registry
 from ..storage.server_config import ServerConfig, load_server_config
 from ..tenants.service import TenantService
+from ..views.engine import ViewEngine
 from .context import STATE, ServerState
 from .middlewares import add_cors_headers, auth_middleware, cors_middleware, error_middleware
 from .routes import dispatch
@@ -32,7 +33,7 @@ def create_app(settings: Settings, config: ServerConfig | None = None) -> web.Ap
     tenants = TenantService(registry, settings.bcrypt_rounds)
     auth = Authenticator(config.admins, config.secret, session_timeout=settings.session_timeout,
                          lookup=tenants.lookup)
-    state = ServerState(settings, config, registry, auth, tenants, _jwt_keys(settings))
+    state = ServerState(settings, config, registry, auth, tenants, ViewEngine(), _jwt_keys(settings))
     app = web.Application(middlewares=[error_middleware, cors_middleware, auth_middleware],
                           client_max_size=settings.max_http_request_size)
     app[STATE] = state

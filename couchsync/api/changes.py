@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,14 +29,29 @@ from ..storage.changes import ChangeRow, changes_page, pending_after
 from ..storage.database import Database
 from .context import Ctx
 from .http import JSON_HEADERS, json_response, qbool, qjson, read_body
+from .views import request_object
 
 FEEDS = ("normal", "longpoll", "continuous", "eventsource", "live")
 PAGE = 1000
 
 
-def parse_since(db: Database, raw: Any) -> int:
-    """``0``, ``"now"``, an int, ``"<int>"`` or ``"<int>-<instance>"`` → int; another database
-    incarnation's seq restarts at 0. Raises 400 "Malformed sequence supplied in 'since' parameter."."""
+def access_tag(partitions: frozenset[str] | None) -> str:
+    """The suffix of the seqs a restricted (staff) reader sees: ``.<hash of their partitions>``.
+
+    A checkpointed seq is only meaningful for the set of documents it was read over: when a staff
+    member's hospitals change, their old seqs no longer match and the next ``_changes`` starts
+    again from 0, so documents of a newly granted hospital written before the checkpoint are
+    delivered too (``_revs_diff`` keeps the re-scan cheap for the client).
+    """
+    if partitions is None:
+        return ""
+    return "." + hashlib.md5("\0".join(sorted(partitions)).encode()).hexdigest()[:8]
+
+
+def parse_since(db: Database, raw: Any, tag: str = "") -> int:
+    """``0``, ``"now"``, an int, ``"<int>"`` or ``"<int>-<instance>[.<tag>]"`` → int; another
+    database incarnation's seq, or one read with other access (a different ``tag``), restarts at 0.
+    Raises 400 "Malformed sequence supplied in 'since' parameter."."""
     if raw is None:
         return 0
     if raw == "now":
@@ -43,9 +59,14 @@ def parse_since(db: Database, raw: Any) -> int:
     if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
         return raw
     if isinstance(raw, str):
-        n, sep, instance = raw.partition("-")
+        n, sep, rest = raw.partition("-")
         if n.isdigit() and n.isascii():
-            return int(n) if not sep or instance == db.instance_id else 0
+            instance, dot, since_tag = rest.partition(".")
+            if sep and instance != db.instance_id:
+                return 0
+            if dot and "." + since_tag != tag:
+                return 0
+            return int(n)
     raise BadRequest("Malformed sequence supplied in 'since' parameter.")
 
 
@@ -63,6 +84,12 @@ class ChangesArgs:
     timeout: float | None = None
     doc_ids: list[str] | None = None
     design_only: bool = False
+    #: a JavaScript filter (``ddoc/fname`` or ``_view``) over a page of documents: one bool each
+    doc_filter: Callable[[list[dict[str, Any]]], list[bool]] | None = None
+    #: suffix of every seq this reader sees (:func:`access_tag`); fixed for the whole request
+    seq_tag: str = ""
+    #: set when a live feed's reader gained or lost partitions: the feed ends, its seqs go stale
+    access_changed: bool = False
     #: staff: the partitions they may read (``None``: everything); re-read on every wake-up
     partitions: frozenset[str] | None = None
     selector: Selector | None = None
@@ -108,7 +135,9 @@ async def parse_args(ctx: Ctx, db: Database) -> ChangesArgs:
     if a.feed == "eventsource" and "Last-Event-ID" in ctx.request.headers:
         since = ctx.request.headers["Last-Event-ID"]
     a.descending = qbool(ctx.request, "descending")
-    a.since = parse_since(db, since)
+    a.partitions = ctx.access.partitions
+    a.seq_tag = access_tag(a.partitions)
+    a.since = parse_since(db, since, a.seq_tag)
     limit = q.get("limit")
     if limit is not None:
         if not limit.isdigit():
@@ -125,7 +154,7 @@ async def parse_args(ctx: Ctx, db: Database) -> ChangesArgs:
         if not si.isascii() or not si.isdigit() or int(si) < 1:
             raise BadRequest("invalid_seq_interval")  # CouchDB: throw({bad_request, invalid_seq_interval})
         a.seq_interval = int(si)
-    _parse_filter(ctx, db, a, body)
+    await _parse_filter(ctx, db, a, body)
     return a
 
 
@@ -147,7 +176,7 @@ async def _post_body(ctx: Ctx) -> dict[str, Any]:
     return body
 
 
-def _parse_filter(ctx: Ctx, db: Database, a: ChangesArgs, body: dict[str, Any]) -> None:
+async def _parse_filter(ctx: Ctx, db: Database, a: ChangesArgs, body: dict[str, Any]) -> None:
     name = ctx.q("filter")
     if name is None:
         return
@@ -172,19 +201,34 @@ def _parse_filter(ctx: Ctx, db: Database, a: ChangesArgs, body: dict[str, Any]) 
     elif name == "_design":
         a.design_only = True
     elif name == "_view":
-        if not ctx.q("view"):
+        view = ctx.q("view")
+        if not view:
             raise BadRequest("`view` filter parameter is not provided.")
-        raise NotFound("missing_named_view")
+        ddoc_name, _, vname = view.partition("/")
+        ddoc, rev = await ctx.state.views.design_doc(db, ddoc_name)
+        if vname not in ddoc.views:
+            raise NotFound("missing_named_view")
+        compiled = await ctx.state.views.compiled(db, ddoc, rev)
+        # a document passes when the view's map emits at least one row for it
+        a.doc_filter = lambda docs: compiled.filter_view(vname, docs)
     elif name.startswith("_"):
         raise BadRequest("unknown builtin filter name")
     else:
-        raise NotFound("missing")
+        ddoc_name, _, fname = name.partition("/")
+        ddoc, rev = await ctx.state.views.design_doc(db, ddoc_name)
+        fname = fname or ddoc_name  # PouchDB normalises a bare name `x` to `x/x`
+        if fname not in (ddoc.body.get("filters") or {}):
+            raise NotFound("missing json key: " + fname)
+        compiled = await ctx.state.views.compiled(db, ddoc, rev)
+        req = request_object(ctx, db.name, None, None)
+        a.doc_filter = lambda docs: list(compiled.filter(fname, docs, req))
 
 
 async def _refresh_access(ctx: Ctx, db: Database, a: ChangesArgs) -> None:
     """Re-reads the user's partitions before each wake-up of a live feed, so a change of a staff
     member's hospitals (or a disabled account) applies to a feed that is already open."""
     a.partitions = (await ctx.refresh_access(db)).partitions
+    a.access_changed = access_tag(a.partitions) != a.seq_tag
 
 
 # -- folding -------------------------------------------------------------------------------------
@@ -201,7 +245,7 @@ async def collect(db: Database, a: ChangesArgs, since: int, limit: int | None) -
     rows: list[bytes] = []
     head = db.update_seq  # read before the scan: the scan sees every commit up to it
     last = since
-    need_bodies = a.include_docs or a.selector is not None
+    need_bodies = a.include_docs or a.selector is not None or a.doc_filter is not None
     count = 0
     while True:
         page_size = PAGE if limit is None or a.selector else min(PAGE, limit - len(rows))
@@ -209,8 +253,11 @@ async def collect(db: Database, a: ChangesArgs, since: int, limit: int | None) -
             return rows, last, True
         page = await changes_page(db, last, page_size, descending=a.descending, with_bodies=need_bodies,
                                   doc_ids=a.doc_ids, design_only=a.design_only, partitions=a.partitions)
-        for ch in page:
+        passes = await _run_filter(a, page)
+        for i, ch in enumerate(page):
             last = ch.seq
+            if passes is not None and not passes[i]:
+                continue
             rendered = render_row(db, ch, a, count)
             if rendered is None:
                 continue
@@ -224,6 +271,14 @@ async def collect(db: Database, a: ChangesArgs, since: int, limit: int | None) -
             return rows, last, False
 
 
+async def _run_filter(a: ChangesArgs, page: list[ChangeRow]) -> list[bool] | None:
+    """The JavaScript filter's verdict for each row of a page (winning revisions), in a worker thread."""
+    if a.doc_filter is None or not page:
+        return None
+    docs = [orjson.loads(render_doc(ch.doc_id, ch.winning_rev, ch.deleted, ch.body or b"{}")) for ch in page]
+    return await asyncio.to_thread(a.doc_filter, docs)
+
+
 def render_row(db: Database, ch: ChangeRow, a: ChangesArgs, index: int) -> bytes | None:
     """One changes row as JSON bytes, or ``None`` when the filter rejects it."""
     doc_json: bytes | None = None
@@ -235,7 +290,7 @@ def render_row(db: Database, ch: ChangeRow, a: ChangesArgs, index: int) -> bytes
             doc_json = orjson.dumps(project_fields(doc, a.fields))
     leaves = ch.leaves if (a.all_docs or a.conflicts) else None
     changes = [{"rev": r} for r, _ in leaves] if a.all_docs and leaves else [{"rev": ch.winning_rev}]
-    seq: Any = db.format_seq(ch.seq)
+    seq: Any = db.format_seq(ch.seq) + a.seq_tag
     if a.seq_interval and (index + 1) % a.seq_interval:
         seq = None
     row: dict[str, Any] = {"seq": seq, "id": ch.doc_id, "changes": changes}
@@ -279,13 +334,12 @@ async def _inline_attachments(db: Database, rows: list[bytes]) -> list[bytes]:
 async def handle(ctx: Ctx) -> web.StreamResponse:
     db = await ctx.db(ctx.params["db"])
     a = await parse_args(ctx, db)
-    a.partitions = ctx.access.partitions
     if a.descending:
         a.since = db.update_seq + 1  # CouchDB ignores `since` when descending
     if a.feed in ("continuous", "eventsource"):
         return await _stream(ctx, db, a)
     if a.limit == 0:
-        return json_response({"results": [], "last_seq": db.format_seq(a.since),
+        return json_response({"results": [], "last_seq": db.format_seq(a.since) + a.seq_tag,
                               "pending": await pending_after(db, a.since, a.partitions)})
     rows, last, _ = await collect(db, a, a.since, a.limit)
     if a.descending and not rows:
@@ -299,7 +353,7 @@ async def _finish(db: Database, a: ChangesArgs, rows: list[bytes], last: int) ->
     if a.attachments and a.include_docs:
         rows = await _inline_attachments(db, rows)
     pending = 0 if a.descending else await pending_after(db, last, a.partitions)
-    tail = b'],\n"last_seq":' + orjson.dumps(db.format_seq(last)) + b',"pending":' + str(pending).encode() + b"}\n"
+    tail = b'],\n"last_seq":' + orjson.dumps(db.format_seq(last) + a.seq_tag) + b',"pending":' + str(pending).encode() + b"}\n"
     return b"".join([b'{"results":[\n', b",\n".join(rows), b"\n" if rows else b"", tail])
 
 
@@ -328,6 +382,8 @@ async def _longpoll(ctx: Ctx, db: Database, a: ChangesArgs, last: int) -> web.St
                 await resp.write(b"\n")
             continue
         await _refresh_access(ctx, db, a)
+        if a.access_changed:  # answer now: the client's next request restarts under the new access
+            break
         rows, last, _ = await collect(db, a, last, a.limit)
     body = await _finish(db, a, rows, last)
     if resp is None:
@@ -355,6 +411,8 @@ async def _stream(ctx: Ctx, db: Database, a: ChangesArgs) -> web.StreamResponse:
         while True:
             remaining = None if a.limit is None else a.limit - sent
             await _refresh_access(ctx, db, a)
+            if a.access_changed:
+                break
             rows, last, _ = await collect(db, a, last, remaining)
             if a.attachments and a.include_docs:
                 rows = await _inline_attachments(db, rows)
@@ -372,6 +430,6 @@ async def _stream(ctx: Ctx, db: Database, a: ChangesArgs) -> web.StreamResponse:
                 await resp.write(heartbeat)
         if not sse:
             pending = await pending_after(db, last, a.partitions)
-            await resp.write(orjson.dumps({"last_seq": db.format_seq(last), "pending": pending}) + b"\n")
+            await resp.write(orjson.dumps({"last_seq": db.format_seq(last) + a.seq_tag, "pending": pending}) + b"\n")
         await resp.write_eof()
     return resp

@@ -19,6 +19,7 @@ from ..storage.database import Database
 from ..storage.registry import Registry
 from ..storage.server_config import ServerConfig
 from ..tenants.service import TenantService
+from ..views.engine import ViewEngine
 from .http import read_json, read_json_object
 
 
@@ -31,6 +32,7 @@ class ServerState:
     registry: Registry
     auth: Authenticator
     tenants: TenantService
+    views: ViewEngine
     jwt_keys: JwtKeys | None = None
     started: float = field(default_factory=time.time)
 

@@ -18,6 +18,7 @@ from ..errors import BadContentType, BadRequest, CouchError, DocumentTooLarge, F
 from ..storage import maintenance
 from ..storage.database import Database, file_size
 from ..storage.updater import update_docs
+from ..views.design import parse_design
 from .context import Ctx
 from .http import json_response
 from .local import write_local
@@ -96,6 +97,11 @@ async def write_docs(ctx: Ctx, db: Database, docs: list[DocInput], *, new_edits:
             err = Unauthorized(NOT_DB_ADMIN) if ctx.user.is_anonymous else Forbidden(NOT_DB_ADMIN)
         elif doc.id is not None and not ctx.access.can_write(doc.id):
             err = Forbidden(FORBIDDEN_DOC)
+        elif doc.id is not None and doc.id.startswith("_design/") and not doc.deleted:
+            try:
+                parse_design(doc.id, doc.body, db_partitioned=db.partitioned)
+            except CouchError as e:
+                err = e
         elif db.name == USERS_DB and doc.id is not None:
             try:
                 validate_user_doc(doc.id, doc.body, deleted=doc.deleted)
@@ -112,7 +118,10 @@ async def write_docs(ctx: Ctx, db: Database, docs: list[DocInput], *, new_edits:
         allowed.append(doc)
         positions.append(i)
     if allowed:
-        for pos, res in zip(positions, await update_docs(db, allowed, new_edits=new_edits), strict=True):
+        sec = db.meta.get("security") or {}
+        validate = await ctx.state.views.validator(db, ctx.user.to_json(db.name), sec)
+        written = await update_docs(db, allowed, new_edits=new_edits, validate=validate)
+        for pos, res in zip(positions, written, strict=True):
             results[pos] = res
     return [r for r in results if r is not None]
 

@@ -25,6 +25,7 @@ from . import (
     partitions,
     replication,
     server,
+    views,
 )
 from .context import STATE, USER, Ctx
 
@@ -63,7 +64,7 @@ DB_SPECIAL: dict[str, Methods] = {
     "_revs_limit": {"GET": databases.revs_limit, "PUT": databases.revs_limit},
     "_security": {"GET": databases.security_obj, "PUT": databases.security_obj},
     "_compact": {"POST": databases.compact},
-    "_view_cleanup": {"POST": databases.view_cleanup},
+    "_view_cleanup": {"POST": views.view_cleanup},
     "_purge": {"POST": databases.purge},
     "_purged_infos": {"GET": databases.purged_infos},
     "_purged_infos_limit": {"GET": databases.purged_infos_limit, "PUT": databases.purged_infos_limit},
@@ -125,6 +126,8 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
         if len(rest) > 1:
             raise BadRequest("_local documents do not accept attachments.")
         return LOCAL, {**params, "doc": head}
+    if head == "_design" and len(rest) > 2 and rest[2] in DDOC_HANDLERS:
+        return _ddoc_route(rest[1], rest[2:], params)
     if head == "_design" and len(rest) > 1:
         doc_id, atts = "_design/" + rest[1], rest[2:]
     else:
@@ -132,6 +135,31 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
     if not atts:
         return DOC, {**params, "doc": doc_id}
     return ATTACHMENT, {**params, "doc": doc_id, "att": "/".join(atts)}
+
+
+DDOC_HANDLERS = ("_view", "_info", "_show", "_update")
+
+
+def _ddoc_route(ddoc: str, rest: list[str], params: dict[str, str]) -> tuple[Methods, dict[str, str]]:
+    """``/{db}/_design/{ddoc}/_view/{v}[/queries]``, ``/_info``, ``/_show/{fn}[/{doc}]``,
+    ``/_update/{fn}[/{doc}]``."""
+    params = {**params, "ddoc": ddoc}
+    kind = rest[0]
+    if kind == "_view" and len(rest) == 2:
+        return {"GET": views.view, "POST": views.view}, {**params, "view": rest[1]}
+    if kind == "_view" and len(rest) == 3 and rest[2] == "queries":
+        return {"POST": views.view}, {**params, "view": rest[1], "queries": "1"}
+    if kind == "_info" and len(rest) == 1:
+        return {"GET": views.info}, params
+    if kind == "_show" and len(rest) in (2, 3):
+        return {"GET": views.show, "POST": views.show}, {**params, "fn": rest[1], **_doc_param(rest[2:])}
+    if kind == "_update" and len(rest) in (2, 3):
+        return {"POST": views.update, "PUT": views.update}, {**params, "fn": rest[1], **_doc_param(rest[2:])}
+    raise NotFound("missing")
+
+
+def _doc_param(rest: list[str]) -> dict[str, str]:
+    return {"doc": "/".join(rest)} if rest and rest[0] else {}
 
 
 PARTITION_SCOPED: dict[str, Methods] = {
@@ -148,6 +176,9 @@ def _partition_route(rest: list[str], params: dict[str, str]) -> tuple[Methods, 
         return {"GET": partitions.partition_info}, params
     if len(rest) == 2 and rest[1] in PARTITION_SCOPED:
         return PARTITION_SCOPED[rest[1]], params
+    if len(rest) == 5 and rest[1] == "_design" and rest[3] == "_view":
+        return ({m: partitions.scoped(h) for m, h in {"GET": views.view, "POST": views.view}.items()},
+                {**params, "ddoc": rest[2], "view": rest[4]})
     raise NotFound("missing")
 
 

@@ -51,10 +51,14 @@ class DesignDoc:
         options = self.body.get("options") or {}
         relevant = {
             "language": self.language,
-            "views": {n: {k: v for k, v in view.items() if k in ("map", "reduce", "options")}
-                      for n, view in sorted(self.views.items())},
+            "views": {
+                n: {k: v for k, v in view.items() if k in ("map", "reduce", "options")}
+                for n, view in sorted(self.views.items())
+            },
             "lib": (self.body.get("views") or {}).get("lib"),
-            "options": {k: options.get(k) for k in ("partitioned", "collation", "include_design", "local_seq")},
+            "options": {
+                k: options.get(k) for k in ("partitioned", "collation", "include_design", "local_seq")
+            },
             "partitioned": self.partitioned,
         }
         return hashlib.md5(orjson.dumps(relevant, option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -105,7 +109,9 @@ def parse_design(doc_id: str, body: dict[str, Any], *, db_partitioned: bool) -> 
         views[name] = view
     for member in ("filters", "shows", "updates", "lists"):
         value = body.get(member)
-        if value is not None and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+        if value is not None and not (
+            isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        ):
             raise invalid(f"`{member}` field must be an object of strings")
     vdu = body.get("validate_doc_update")
     if vdu is not None and not isinstance(vdu, str):

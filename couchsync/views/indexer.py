@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -27,8 +27,8 @@ from .design import DesignDoc
 
 log = logging.getLogger("couchsync.views")
 
-#: ``mapper(docs) -> per doc: per view (in ``view_names`` order): [(key, value)] or None on error``
-Mapper = Callable[[list[dict[str, Any]]], list[list[list[tuple[Any, Any]] | None]]]
+#: ``mapper(docs) -> per doc: per view (in ``view_names`` order): [(key, value)] or an error marker``
+Mapper = Callable[[list[dict[str, Any]]], Awaitable[list[list[Any]]]]
 
 PAGE = 1000
 
@@ -64,7 +64,7 @@ class Indexer:
                     if ch.deleted or (ch.doc_id.startswith("_design/") and not include_design):
                         continue
                     docs.append(orjson.loads(render_doc(ch.doc_id, ch.winning_rev, False, ch.body or b"{}")))
-                results = await asyncio.to_thread(mapper, docs) if docs else []
+                results = await mapper(docs) if docs else []
                 rows = self._rows(ddoc, view_names, docs, results)
                 seq = page[-1].seq
                 await view_store.apply_batch(db, sig, ddoc.id, stale, rows, seq)
@@ -72,17 +72,24 @@ class Indexer:
                 await view_store.apply_batch(db, sig, ddoc.id, [], [], 0)
             return seq
 
-    def _rows(self, ddoc: DesignDoc, view_names: list[str], docs: list[dict[str, Any]],
-              results: list[list[list[tuple[Any, Any]] | None]]) -> list[tuple[Any, ...]]:
+    def _rows(
+        self,
+        ddoc: DesignDoc,
+        view_names: list[str],
+        docs: list[dict[str, Any]],
+        results: list[list[list[tuple[Any, Any]] | None]],
+    ) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
         for doc, per_view in zip(docs, results, strict=True):
             doc_id = doc["_id"]
             part = (partition_of(doc_id) or "") if ddoc.partitioned else ""
             for view, emitted in zip(view_names, per_view, strict=True):
-                if emitted is None:
+                if not isinstance(emitted, list):  # a MapError: the function threw or timed out
                     self.errors += 1
                     log.warning("map of %s/%s failed on %s; document skipped", ddoc.id, view, doc_id)
                     continue
                 for n, (key, value) in enumerate(emitted):
-                    rows.append((view, part, sort_key(key), doc_id, n, orjson.dumps(key), orjson.dumps(value)))
+                    rows.append(
+                        (view, part, sort_key(key), doc_id, n, orjson.dumps(key), orjson.dumps(value))
+                    )
         return rows

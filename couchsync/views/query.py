@@ -23,36 +23,44 @@ from .args import ViewArgs
 Reducer = Callable[[list[tuple[Any, str, Any]]], Awaitable[Any]]
 
 
-def ranges(sig: str, view: str, part: str, a: ViewArgs,
-           partitions: frozenset[str] | None) -> list[RangeQuery]:
+def ranges(
+    sig: str, view: str, part: str, a: ViewArgs, partitions: frozenset[str] | None
+) -> list[RangeQuery]:
     """The index range scans answering ``a`` (one per key for ``keys``)."""
     if a.keys is not None:
-        return [RangeQuery(sig, view, part, Bound(sort_key(k)), Bound(sort_key(k)), a.descending,
-                           partitions=partitions) for k in a.keys]
+        return [
+            RangeQuery(
+                sig, view, part, Bound(sort_key(k)), Bound(sort_key(k)), a.descending, partitions=partitions
+            )
+            for k in a.keys
+        ]
     start = Bound(sort_key(a.start), a.start_docid, True) if a.has_start else None
     end = Bound(sort_key(a.end), a.end_docid, a.inclusive_end) if a.has_end else None
     low, high = (end, start) if a.descending else (start, end)
     return [RangeQuery(sig, view, part, low, high, a.descending, partitions=partitions)]
 
 
-async def map_query(db: Database, sig: str, view: str, part: str, a: ViewArgs,
-                    partitions: frozenset[str] | None) -> dict[str, Any]:
+async def map_query(
+    db: Database, sig: str, view: str, part: str, a: ViewArgs, partitions: frozenset[str] | None
+) -> dict[str, Any]:
     qs = ranges(sig, view, part, a, partitions)
     everything = RangeQuery(sig, view, part, partitions=partitions)
     total = await view_store.count_rows(db, everything)
     rows: list[tuple[str, bytes, bytes]] = []
     if a.keys is None:
         q = qs[0]
-        rows = await view_store.range_rows(db, RangeQuery(q.sig, q.view, q.part, q.low, q.high, q.descending,
-                                                          a.limit, a.skip, partitions))
+        rows = await view_store.range_rows(
+            db, RangeQuery(q.sig, q.view, q.part, q.low, q.high, q.descending, a.limit, a.skip, partitions)
+        )
         offset = min(total, await view_store.count_before(db, q) + a.skip)
     else:
         for q in qs:
             rows += await view_store.range_rows(db, q)
-        rows = rows[a.skip:] if a.limit is None else rows[a.skip:a.skip + a.limit]
+        rows = rows[a.skip :] if a.limit is None else rows[a.skip : a.skip + a.limit]
         offset = None
     out_rows: list[dict[str, Any]] = [
-        {"id": d, "key": orjson.Fragment(k), "value": orjson.Fragment(v)} for d, k, v in rows]
+        {"id": d, "key": orjson.Fragment(k), "value": orjson.Fragment(v)} for d, k, v in rows
+    ]
     if a.include_docs:
         await _include_docs(db, out_rows, rows, a)
     result: dict[str, Any] = {"total_rows": total, "offset": offset, "rows": out_rows}
@@ -61,8 +69,9 @@ async def map_query(db: Database, sig: str, view: str, part: str, a: ViewArgs,
     return result
 
 
-async def _include_docs(db: Database, out_rows: list[dict[str, Any]], rows: list[tuple[str, bytes, bytes]],
-                        a: ViewArgs) -> None:
+async def _include_docs(
+    db: Database, out_rows: list[dict[str, Any]], rows: list[tuple[str, bytes, bytes]], a: ViewArgs
+) -> None:
     """``doc`` per row: the emitting doc, or the one named by an emitted ``{"_id", "_rev"?}`` value."""
     wanted: list[tuple[str, Any]] = []
     for doc_id, _, value in rows:
@@ -77,8 +86,15 @@ async def _include_docs(db: Database, out_rows: list[dict[str, Any]], rows: list
         row["doc"] = orjson.Fragment(r.json) if isinstance(r, Found) and not r.deleted else None
 
 
-async def reduce_query(db: Database, sig: str, view: str, part: str, a: ViewArgs,
-                       partitions: frozenset[str] | None, reduce_fn: Reducer) -> dict[str, Any]:
+async def reduce_query(
+    db: Database,
+    sig: str,
+    view: str,
+    part: str,
+    a: ViewArgs,
+    partitions: frozenset[str] | None,
+    reduce_fn: Reducer,
+) -> dict[str, Any]:
     """Groups the rows of the range(s) (``group_level`` -1 = exact keys, None = one group) and
     reduces each group; ``skip``/``limit`` apply to the groups."""
     groups: list[tuple[Any, list[tuple[Any, str, Any]]]] = []
@@ -100,7 +116,7 @@ async def reduce_query(db: Database, sig: str, view: str, part: str, a: ViewArgs
         rows = [{"key": None, "value": value}] if groups else []
     else:
         rows = [{"key": gkey, "value": await reduce_fn(kvs)} for gkey, kvs in groups]
-    rows = rows[a.skip:] if a.limit is None else rows[a.skip:a.skip + a.limit]
+    rows = rows[a.skip :] if a.limit is None else rows[a.skip : a.skip + a.limit]
     result: dict[str, Any] = {"rows": rows}
     if a.update_seq:
         result["update_seq"] = db.format_seq(db.update_seq)

@@ -7,6 +7,8 @@
 //   COUCHSYNC_PYTHON      python used to run couchsync (default <repo>/.venv/bin/python)
 //   COUCHSYNC_TEST_LOG=1  copy the server's stdout/stderr to this process's stderr
 //
+// startServer({env: {COUCHSYNC_BCRYPT_ROUNDS: '4'}}) adds environment variables for the child.
+//
 // The handle offers url/dbUrl(), auth (PouchDB `auth` option), authHeader, fetch(path, init)
 // (Basic auth added), stop() (SIGTERM), kill() (SIGKILL), start() / restart() (same port and
 // data dir) and cleanup() (stop + delete the data dir). Every live child is SIGKILLed if this
@@ -48,8 +50,9 @@ export async function freePort() {
 }
 
 export class TestServer {
-  constructor({ kind = SERVER_KIND, persistent = false, startTimeoutMs = 30_000 } = {}) {
+  constructor({ kind = SERVER_KIND, persistent = false, startTimeoutMs = 30_000, env = {} } = {}) {
     this.kind = kind;
+    this.env = { ...env }; // extra environment for the server process
     this.isPeer = kind === 'pouchdb-server';
     // The in-memory peer loses everything on restart; tests that restart ask for persistence.
     this.persistent = persistent;
@@ -113,7 +116,7 @@ export class TestServer {
     if (this.child) throw new Error('server already running');
     if (this.port == null) this.port = await freePort();
     const { cmd, args, readyPath } = this._command();
-    const env = { ...process.env, COUCHSYNC_ADMIN: `${ADMIN.username}:${ADMIN.password}` };
+    const env = { ...process.env, COUCHSYNC_ADMIN: `${ADMIN.username}:${ADMIN.password}`, ...this.env };
     const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.starts++;
