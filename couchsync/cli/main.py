@@ -11,6 +11,7 @@ from aiohttp import web
 from ..settings import Settings
 from ..storage.server_config import load_server_config
 from .admin import hospital, tenant, user_group
+from .ddoc import ddoc
 
 
 @click.group()
@@ -84,6 +85,7 @@ def import_cmd(paths: tuple[str, ...], url: str, db: str, user: str | None, hosp
 main.add_command(tenant)
 main.add_command(hospital)
 main.add_command(user_group)
+main.add_command(ddoc)
 
 
 if __name__ == "__main__":
