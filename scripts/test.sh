@@ -7,7 +7,7 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e '.[test]'
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
-echo "== ruff"; .venv/bin/ruff check couchsync tests bench
+echo "== ruff"; .venv/bin/ruff check couchsync tests bench designdocs
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"; .venv/bin/pytest -q -p no:cacheprovider "$@"
 echo "== interop (PouchDB against a real couchsync serve)"; node --test --test-concurrency=1 tests/interop/
