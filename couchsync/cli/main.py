@@ -60,11 +60,23 @@ def serve(host: str | None, port: int | None, data_dir: str | None, admin: str |
 
         for line in asyncio.run(load_demo(settings.data_dir, demo_data, settings.bcrypt_rounds)):
             click.echo(line, err=True)
+    _raise_fd_limit()
     app = create_app(settings, config)
     click.echo(f"couchsync listening on http://{settings.host}:{settings.port} (data: {settings.data_dir})",
                err=True)
     web.run_app(app, host=settings.host, port=settings.port, print=None, handler_cancellation=True,
                 access_log=None)
+
+
+def _raise_fd_limit() -> None:
+    """Each open database holds about five descriptors (writer and reader, WAL, shm): lift the soft
+    RLIMIT_NOFILE towards the hard limit so ``--max-open-dbs`` databases fit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 @main.command("import")

@@ -52,13 +52,16 @@ async def changes_page(db: Database, since: int, limit: int, *, descending: bool
         params.append(orjson.dumps(doc_ids).decode())
     if design_only:
         where.append("d.doc_id >= '_design/' AND d.doc_id < '_design0'")
-    if partitions is not None:
-        # staff: their partitions and design docs, an index range scan on docs(partition, seq)
+    order = "DESC" if descending else "ASC"
+    if partitions is None:
+        sql = f"SELECT {cols} FROM docs d{join} WHERE {' AND '.join(where)} ORDER BY d.seq {order} LIMIT ?"
+    else:
+        # staff: one index range scan on docs(partition, seq) per partition (design docs included),
+        # merged in seq order by a compound SELECT — no sort of whole rows (an `IN` list would need one)
         parts = sorted(partitions | {DESIGN_PARTITION})
-        where.append(f"d.partition IN ({','.join('?' * len(parts))})")
-        params += parts
-    sql = (f"SELECT {cols} FROM docs d{join} WHERE {' AND '.join(where)} "
-           f"ORDER BY d.seq {'DESC' if descending else 'ASC'} LIMIT ?")
+        arm = f"SELECT {cols} FROM docs d{join} WHERE {' AND '.join(where)} AND d.partition = ?"
+        sql = " UNION ALL ".join([arm] * len(parts)) + f" ORDER BY 1 {order} LIMIT ?"
+        params = [x for p in parts for x in (*params, p)]
     params.append(limit)
     rows = await db.read(sql, params)
     out = []

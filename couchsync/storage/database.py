@@ -88,23 +88,21 @@ class Database:
     def is_open(self) -> bool:
         return self._writer is not None
 
-    async def create(self, props: dict[str, Any]) -> None:
-        """Creates the file with a new instance id. The caller checked it does not exist."""
+    async def create(self, props: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
+        """Creates the file with a new instance id — schema, migrations and ``meta`` (e.g. a
+        ``security`` object) in one transaction, one fsync. The caller checked it does not exist."""
         conn = await self._connect()
-        for script in MIGRATIONS:
-            await conn.executescript(script)
-        await conn.execute(f"PRAGMA user_version={len(MIGRATIONS)}")
-        meta = {
+        values = {
             "instance_id": shortuuid.ShortUUID().random(length=10),
             "instance_start_time": str(int(time.time() * 1_000_000)),
             "update_seq": 0, "doc_count": 0, "doc_del_count": 0, "purge_seq": 0,
             "revs_limit": 1000, "purged_infos_limit": 1000,
-            "security": DEFAULT_SECURITY, "props": props,
+            "security": DEFAULT_SECURITY, "props": props, **(meta or {}),
         }
-        await conn.execute("BEGIN IMMEDIATE")
-        await conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)",
-                               [(k, orjson.dumps(v).decode()) for k, v in meta.items()])
-        await conn.execute("COMMIT")
+        rows = ",".join(f"({_sql_str(k)}, {_sql_str(orjson.dumps(v).decode())})" for k, v in values.items())
+        script = "".join(MIGRATIONS)
+        await conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={len(MIGRATIONS)}; "
+                                 f"INSERT INTO meta(key, value) VALUES {rows}; COMMIT;")
         await conn.close()
 
     async def _connect(self) -> aiosqlite.Connection:
@@ -273,6 +271,11 @@ class Database:
             cur = await conn.execute("DELETE FROM local_docs WHERE doc_id=?", (doc_id,))
             return cur.rowcount > 0
         return await self.write(fn)
+
+
+def _sql_str(text: str) -> str:
+    """A SQL string literal (for the one multi-statement script of :meth:`Database.create`)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 async def _fetchall(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[Any]:

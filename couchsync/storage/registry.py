@@ -11,8 +11,11 @@ import asyncio
 import contextlib
 import os
 import re
+import sqlite3
 import time
 from typing import Any
+
+import orjson
 
 from ..errors import CouchError, DatabaseNotFound, FileExists, IllegalDatabaseName
 from .database import Database
@@ -62,7 +65,8 @@ class Registry:
         names = [_db_name(f) for f in os.listdir(self.dir) if f.endswith(".sqlite")]
         return sorted(names, key=lambda n: n.encode())
 
-    async def create(self, name: str, props: dict[str, Any] | None = None) -> Database:
+    async def create(self, name: str, props: dict[str, Any] | None = None,
+                     meta: dict[str, Any] | None = None) -> Database:
         """Raises ``IllegalDatabaseName`` (400) or ``FileExists`` (412)."""
         validate_db_name(name)
         props = props or {}
@@ -72,7 +76,7 @@ class Registry:
             if self.exists(name):
                 raise FileExists()
             db = Database(name, self.path(name))
-            await db.create(props)
+            await db.create(props, meta)
             self._dbs[name] = db
         await self._evict()
         return db
@@ -106,6 +110,20 @@ class Registry:
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.path(name) + suffix)
+
+    def peek_meta(self, name: str, key: str) -> Any:
+        """One ``meta`` value read straight from the file (no handle kept open, so listing many
+        databases does not fill the LRU); ``None`` if absent. Blocking: call it in a thread."""
+        if name in self._dbs and self._dbs[name].is_open:
+            return self._dbs[name].meta.get(key)
+        conn = sqlite3.connect(f"file:{self.path(name)}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        finally:
+            conn.close()
+        return orjson.loads(row[0]) if row else None
 
     async def _evict(self) -> None:
         open_dbs = [d for d in self._dbs.values() if d.is_open]

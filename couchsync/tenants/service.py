@@ -98,11 +98,11 @@ class TenantService:
             for _ in range(5):
                 db_name = tenant_db_name(name)
                 try:
-                    db = await self.registry.create(db_name, {"partitioned": True})
+                    await self.registry.create(db_name, {"partitioned": True}, {
+                        "security": tenant_security(db_name),
+                        "tenant": {"name": name, "hospitals": [], "created": int(time.time())}})
                 except FileExists:
                     continue
-                await db.set_meta("security", tenant_security(db_name))
-                await db.set_meta("tenant", {"name": name, "hospitals": [], "created": int(time.time())})
                 names[name_key(name)] = db_name
                 return {"ok": True, "name": name, "db": db_name}
         raise CouchError("Could not allocate a unique tenant database name", status=500, error="unknown_error")
@@ -134,8 +134,7 @@ class TenantService:
         for name in self.registry.all_dbs():
             if name.startswith("_"):
                 continue
-            db = await self.registry.get(name)
-            meta = db.meta.get("tenant")
+            meta = await asyncio.to_thread(self.registry.peek_meta, name, "tenant")
             if isinstance(meta, dict):
                 out.append({"name": meta["name"], "db": name, "hospitals": meta["hospitals"]})
         return out

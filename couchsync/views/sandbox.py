@@ -1,8 +1,10 @@
 """Design-document JavaScript in embedded QuickJS: map, reduce, validate_doc_update, filters, shows,
 updates and lists, with CouchDB's calling conventions and error shapes.
 
-Engine: the PyPI ``quickjs`` package (``import quickjs``; the drop-in ``quickjs-ng`` package
-provides the same module and API and is about 1.8x faster at ``JSON.parse``; either works).
+Engine: the PyPI ``quickjs`` package (QuickJS 2021-03-27). The PyPI ``quickjs-ng`` package
+installs the same ``quickjs``/``_quickjs`` modules with the same API over quickjs-ng and maps
+~1.5-2x faster (``JSON.parse`` dominates; ``tests/views/bench_map.py``); ``tests/views`` passes
+with either. The two packages cannot be installed side by side.
 
 Isolation
     One :class:`Sandbox` is one QuickJS *runtime* with one context: its own heap, atoms, globals
@@ -29,21 +31,34 @@ Limits
     After a timeout or an out-of-memory error the sandbox stays usable.
 
 Threads
-    QuickJS runtimes are not thread-safe, and the ``quickjs`` binding documents crashes when one
-    runtime is used from several threads even at different times (its own ``quickjs.Function``
-    pins every runtime to one executor thread). So a :class:`Sandbox` (and the
-    :class:`CompiledDDoc` it returns) may only be used from the thread that created it (checked:
-    ``RuntimeError`` otherwise). :class:`ThreadedSandbox` owns a dedicated worker thread that
-    creates its Sandbox and runs every call; its methods are safe from any thread, and the
-    ``a*`` coroutines (``await compiled.amap_docs(...)``) hand work to that thread without going
-    through ``asyncio.to_thread`` first. The JS call releases the GIL. Measured by
-    ``tests/views/test_sandbox.py::test_threading_overhead`` / the benchmark script: the worker
-    hop costs ~20-40 µs per call; a lock around a shared sandbox used from ``to_thread``'s pool
-    is not faster (the pool hop costs the same) and is not safe.
+    A QuickJS runtime must never be entered by two threads at once. The ``quickjs`` binding
+    documents crashes even for use from different threads at different times (2019, PR #4: the
+    stack-overflow check used the creating thread's stack); version 1.19.4 resets the stack top on
+    every call, and measured here the recursion limit is the same from any thread, so sequential
+    use under a lock would likely work. We still pin each runtime to one thread:
+
+    * a :class:`Sandbox` (and its :class:`CompiledDDoc`) may only be used from the thread that
+      created it (checked: ``RuntimeError`` otherwise);
+    * :class:`ThreadedSandbox` owns a dedicated worker thread (16 MiB stack) that creates the
+      Sandbox and runs every call in FIFO order; its methods are safe from any thread and its
+      ``a*`` coroutines (``await compiled.amap_docs(...)``) hand work to the worker directly.
+
+    Why not a lock + ``asyncio.to_thread``: not for speed, the two are comparable. Measured with
+    ``tests/views/bench_threads.py`` from an event loop, a small ``validate_doc_update`` costs
+    ~12 µs inline, 50-100 µs through the worker (``await avalidate``), 70-130 µs with lock +
+    ``to_thread`` (sequential callers; with 8 concurrent callers both ~30-50 µs), and twice that
+    for worker-via-``to_thread``; for 500-doc map batches the hop is noise. But a runaway function
+    (up to the time limit per call) holds a thread: with the lock it is one of the default
+    executor's few threads (min(32, CPUs + 4)), starving every other ``to_thread`` user of the
+    server, while a worker only delays its own design document; the worker also keeps calls of
+    one design document in FIFO order. The JS call releases the GIL, so the event loop keeps
+    running while a worker computes.
 
 Data path
     Every call is one crossing with JSON strings both ways: ``map_docs`` sends the whole batch
-    as one JSON array text and receives one JSON text of all emitted rows. Emitted keys and
+    as one JSON array text (non-ASCII escaped, which QuickJS parses faster; documents may be
+    given as dicts or as their JSON bytes, skipping a serialisation) and receives one JSON text
+    of all emitted rows. Emitted keys and
     values go through ``JSON.stringify``: ``undefined``, functions, ``NaN`` and ``Infinity``
     become ``null`` (CouchDB does the same), lone surrogates come back as U+FFFD (CouchDB's
     ``force_utf8``).
@@ -92,7 +107,10 @@ _RUNTIME_JS = (Path(__file__).parent / "js" / "runtime.js").read_text(encoding="
 
 DEFAULT_TIME_LIMIT_MS = 5000
 DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
-DEFAULT_STACK_SIZE = 1024 * 1024
+DEFAULT_STACK_SIZE = 4 * 1024 * 1024
+"""QuickJS stack limit: ~6,700 nested JS calls with ``quickjs`` (~2,400 with quickjs-ng); the
+thread running the sandbox needs a larger C stack (Linux default 8 MiB; ThreadedSandbox: 16 MiB)."""
+WORKER_STACK_SIZE = 16 * 1024 * 1024
 
 TIMEOUT_ERROR = "os_process_error"
 TIMEOUT_REASON = "OS process timed out."
@@ -157,7 +175,7 @@ _STATUS = {
 def _reason_text(reason: Any) -> str:
     if isinstance(reason, str):
         return reason
-    return orjson.dumps(reason).decode()
+    return _dumps(reason).decode()
 
 
 def js_error(error: str, reason: Any) -> CouchError:
@@ -171,9 +189,16 @@ def _timeout_error() -> CouchError:
     return CouchError(TIMEOUT_REASON, status=500, error=TIMEOUT_ERROR)
 
 
-_LONE_SURROGATE = re.compile(
-    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+# an escaped backslash (kept), a high-surrogate escape with its low half (kept) or without (U+FFFD),
+# or a lone low-surrogate escape (U+FFFD)
+_SURROGATE_ESCAPES = re.compile(
+    r"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}(?:\\u[dD][c-fC-F][0-9a-fA-F]{2})?|\\u[dD][c-fC-F][0-9a-fA-F]{2}"
 )
+
+
+def _fix_surrogate(match: re.Match[str]) -> str:
+    text = match.group()
+    return text if text == "\\\\" or len(text) == 12 else "\\ufffd"
 
 
 def _loads(text: str) -> Any:
@@ -181,7 +206,7 @@ def _loads(text: str) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         # JSON.stringify escapes lone surrogates; CouchDB (force_utf8) turns them into U+FFFD
-        return orjson.loads(_LONE_SURROGATE.sub(r"\\ufffd", text))
+        return orjson.loads(_SURROGATE_ESCAPES.sub(_fix_surrogate, text))
 
 
 def _dumps(value: Any) -> bytes:
@@ -299,7 +324,7 @@ def _parse_ddoc(ddoc: dict[str, Any], seal_docs: Literal["auto", "always", "neve
             raise CouchError(f"`{kind}` field must have object type", status=400, error="invalid_design_doc")
         tables[kind] = {fname: _check_string(f"{kind}.{fname}", src) for fname, src in table.items()}
     freeze = seal_docs == "always" or (seal_docs == "auto" and len(maps) > 1)
-    spec = orjson.dumps(
+    spec = _dumps(
         {
             "ddoc": ddoc,
             "maps": maps,
@@ -380,6 +405,7 @@ class Sandbox:
         self.stats = SandboxStats()
         self._owner = threading.get_ident()
         self._any_thread = False  # benchmarks only: skip the thread check
+        self._closed = False
         self._info: _DDocInfo | None = None
         self._generation = 0
         self._view_index: dict[str, int] = {}
@@ -397,6 +423,8 @@ class Sandbox:
         self._fn = {name: ctx.eval(f"__couchsync.{name}") for name in _ENTRY_POINTS}
 
     def _check_thread(self) -> None:
+        if self._closed:
+            raise RuntimeError("sandbox is closed")
         if not self._any_thread and threading.get_ident() != self._owner:
             raise RuntimeError(
                 "a Sandbox may only be used from the thread that created it (use ThreadedSandbox)"
@@ -491,9 +519,10 @@ class Sandbox:
         return list(self.call("take_logs"))
 
     def close(self) -> None:
-        """Drop the runtime (further calls fail)."""
+        """Drop the runtime (further calls raise ``RuntimeError``)."""
         self._fn = {}
         self._info = None
+        self._closed = True
 
     # ------------------------------------------------------------------ operations (owning thread)
 
@@ -589,7 +618,11 @@ class Sandbox:
                     errors += 1
                     doc_out.append(MapError(str(emitted.get("error")), _reason_text(emitted.get("reason"))))
             converted.append(doc_out)
-        self.stats.map_errors += errors
+        if errors:
+            self.stats.map_errors += errors
+            log.info(
+                "sandbox %s: %d map function failures in a batch of %d docs", self.label, errors, len(rows)
+            )
         return converted
 
     def _run_map(self, text: str, sel: str, ndocs: int) -> str:
@@ -602,16 +635,24 @@ class Sandbox:
                 progress = _loads(self._js("mapProgress"))
                 if not progress["active"]:
                     raise _JSFailure("time limit reached before mapping started") from None
+                # the (doc, view) the call started with had the whole budget: certainly the culprit;
+                # one that had run most of a budget (wall clock) almost certainly; otherwise
+                # resume it with a fresh budget (a second interrupt then makes it `first`)
                 culprit = progress["i"] < ndocs and (
-                    progress["first"] or progress["elapsed"] >= self.time_limit_ms / 2
+                    progress["first"] or progress["elapsed"] >= 0.75 * self.time_limit_ms
                 )
                 if culprit:
                     self.stats.map_timeouts += 1
+                    log.warning(
+                        "sandbox %s: a map function hit the %d ms time limit", self.label, self.time_limit_ms
+                    )
                     action = ("mapSkip", (TIMEOUT_ERROR, TIMEOUT_REASON))
                 else:
                     action = ("mapResume", ())
                 continue
             if result.startswith("E"):
+                if "out of memory" in result or result == "Enull":
+                    self.stats.out_of_memory += 1
                 raise _JSFailure(result[1:])
             return result
 
@@ -743,6 +784,9 @@ def _raise_vdu(thrown: Any) -> None:
     """``couch_query_servers:validate_doc_update/6`` on the value the function threw."""
     if thrown is True or (type(thrown) is int and thrown == 1):
         return  # RespCode =:= 1 / true: CouchDB treats it as a pass
+    if isinstance(thrown, list) and len(thrown) == 3 and thrown[0] in ("error", "fatal"):
+        # the response line ["error", Id, Reason] is read as an error by couch_os_process
+        raise js_error(_reason_text(thrown[1]), thrown[2])
     if isinstance(thrown, dict) and len(thrown) == 1:
         ((key, message),) = thrown.items()
         if key == "forbidden":
@@ -800,13 +844,13 @@ class CompiledDDoc:
         and views are unaffected; CouchDB indexes nothing for it). Unknown view → ``CouchError
         404 not_found "missing_named_view"``.
         """
-        return self._runner.call("map_docs", self._generation, view_names, docs)  # type: ignore[no-any-return]
+        return self._runner.call("map_docs", self._generation, view_names, docs)
 
     async def amap_docs(
         self, view_names: Sequence[str] | None, docs: Sequence[dict[str, Any] | bytes | str]
     ) -> list[list[MapResult]]:
         """``map_docs`` as a coroutine."""
-        return await self._runner.acall("map_docs", self._generation, view_names, docs)  # type: ignore[no-any-return]
+        return await self._runner.acall("map_docs", self._generation, view_names, docs)
 
     def reduce(
         self,
@@ -886,20 +930,20 @@ class CompiledDDoc:
         chttpd's status for the error (``throw(['error','forbidden','no'])`` → 403; a JS
         ``TypeError`` → 500 ``TypeError``). Unknown filter → 404 ``not_found`` "missing filters
         function <name> on design doc <id>"."""
-        return self._runner.call("filter", self._generation, name, docs, req)  # type: ignore[no-any-return]
+        return self._runner.call("filter", self._generation, name, docs, req)
 
     async def afilter(self, name: str, docs: Sequence[dict[str, Any]], req: Any) -> list[bool]:
         """``filter`` as a coroutine."""
-        return await self._runner.acall("filter", self._generation, name, docs, req)  # type: ignore[no-any-return]
+        return await self._runner.acall("filter", self._generation, name, docs, req)
 
     def filter_view(self, view: str, docs: Sequence[dict[str, Any]]) -> list[bool]:
         """``_changes?filter=_view&view=ddoc/view``: true for each doc the view's map emits at
         least one row for (``filter_view`` in ``filter.js``; a throw fails the batch)."""
-        return self._runner.call("filter_view", self._generation, view, docs)  # type: ignore[no-any-return]
+        return self._runner.call("filter_view", self._generation, view, docs)
 
     async def afilter_view(self, view: str, docs: Sequence[dict[str, Any]]) -> list[bool]:
         """``filter_view`` as a coroutine."""
-        return await self._runner.acall("filter_view", self._generation, view, docs)  # type: ignore[no-any-return]
+        return await self._runner.acall("filter_view", self._generation, view, docs)
 
     # --- show / update / list (deprecated in CouchDB 3, still served)
 
@@ -916,11 +960,11 @@ class CompiledDDoc:
         error: ..."; ``throw(['error', e, r])``/``{error, reason}`` → chttpd's status for ``e``;
         no acceptable ``provides`` type → 406 ``not_acceptable``.
         """
-        return self._runner.call("show", self._generation, name, doc, req)  # type: ignore[no-any-return]
+        return self._runner.call("show", self._generation, name, doc, req)
 
     async def ashow(self, name: str, doc: dict[str, Any] | None, req: Any) -> dict[str, Any]:
         """``show`` as a coroutine."""
-        return await self._runner.acall("show", self._generation, name, doc, req)  # type: ignore[no-any-return]
+        return await self._runner.acall("show", self._generation, name, doc, req)
 
     def update(
         self, name: str, doc: dict[str, Any] | None, req: Any
@@ -930,26 +974,29 @@ class CompiledDDoc:
         ``req.method == "GET"`` → 405 ``method_not_allowed`` "Update functions do not allow GET";
         a response that is neither object nor string → 500 ``render_error`` "undefined response
         from update function"; other errors as for ``show``."""
-        return self._runner.call("update", self._generation, name, doc, req)  # type: ignore[no-any-return]
+        return self._runner.call("update", self._generation, name, doc, req)
 
     async def aupdate(
         self, name: str, doc: dict[str, Any] | None, req: Any
     ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """``update`` as a coroutine."""
-        return await self._runner.acall("update", self._generation, name, doc, req)  # type: ignore[no-any-return]
+        return await self._runner.acall("update", self._generation, name, doc, req)
 
     def list(self, name: str, head: Any, rows: Sequence[Any], req: Any) -> dict[str, Any]:
         """Run ``lists.<name>(head, req)`` with ``getRow()`` returning ``rows`` one by one, then
         ``null``; returns ``{"headers": {...}, "code"?: n, "body": all send() chunks + the
         return value}`` (``start()`` sets headers/code; ``provides`` as for ``show``)."""
-        return self._runner.call("list", self._generation, name, head, rows, req)  # type: ignore[no-any-return]
+        return self._runner.call("list", self._generation, name, head, rows, req)
 
     async def alist(self, name: str, head: Any, rows: Sequence[Any], req: Any) -> dict[str, Any]:
         """``list`` as a coroutine."""
-        return await self._runner.acall("list", self._generation, name, head, rows, req)  # type: ignore[no-any-return]
+        return await self._runner.acall("list", self._generation, name, head, rows, req)
 
 
 # ----------------------------------------------------------------------------- threaded wrapper
+
+
+_STACK_SIZE_LOCK = threading.Lock()
 
 
 def _stop(jobs: queue.SimpleQueue[Any]) -> None:
@@ -976,11 +1023,18 @@ class ThreadedSandbox:
             name=f"couchsync-js{'-' + label if label else ''}",
             daemon=True,
         )
-        self._thread.start()
+        with _STACK_SIZE_LOCK:  # threading.stack_size is process-wide: set it just for this start
+            previous = threading.stack_size(WORKER_STACK_SIZE)
+            try:
+                self._thread.start()
+            finally:
+                threading.stack_size(previous)
         started.wait()
         if self._holder[1] is not None:
             raise self._holder[1]
         self._finalizer = weakref.finalize(self, _stop, self._jobs)
+        self._lock = threading.Lock()
+        self._closed = False
 
     @property
     def stats(self) -> SandboxStats:
@@ -991,7 +1045,10 @@ class ThreadedSandbox:
     def submit(self, op: str, *args: Any) -> concurrent.futures.Future[Any]:
         """Queue ``op`` for the worker; returns its future."""
         fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._jobs.put((fut, op, args))
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("sandbox is closed")
+            self._jobs.put((fut, op, args))
         return fut
 
     def call(self, op: str, *args: Any) -> Any:
@@ -1019,9 +1076,14 @@ class ThreadedSandbox:
         return list(self.call("take_logs"))
 
     def close(self) -> None:
-        """Stop the worker after the queued calls; later calls fail."""
+        """Stop the worker after the queued calls; later calls raise ``RuntimeError``."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
         self._finalizer()
-        self._thread.join(timeout=10)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=10)
 
 
 def _worker(

@@ -442,8 +442,9 @@
       for (; M.j < k; M.j++) {
         M.t0 = now();
         rows = [];
+        var fn = funs[M.j]; // a plain call: `this` is the global object, not the array
         try {
-          funs[M.j](doc);
+          fn(doc);
           M.cur[M.j] = stringify(rows);
         } catch (e) {
           M.cur[M.j] = mapError(e, doc);
@@ -554,7 +555,7 @@
     try {
       for (var i = 0; i < docs.length; i++) {
         rows = [];
-        fn(docs[i]);
+        apply(fn, undefined, [docs[i]]);
         out[i] = rows.length > 0;
       }
     } catch (e) {
