@@ -214,9 +214,10 @@ async def _parse_filter(ctx: Ctx, db: Database, a: ChangesArgs, body: dict[str, 
     elif name.startswith("_"):
         raise BadRequest("unknown builtin filter name")
     else:
-        ddoc_name, _, fname = name.partition("/")
+        ddoc_name, slash, fname = name.partition("/")
+        if not slash or not ddoc_name or not fname:  # PouchDB itself normalises a bare `x` to `x/x`
+            raise BadRequest("`filter` must be of the form `designname/filtername`")
         ddoc, rev = await ctx.state.views.design_doc(db, ddoc_name)
-        fname = fname or ddoc_name  # PouchDB normalises a bare name `x` to `x/x`
         if fname not in (ddoc.body.get("filters") or {}):
             raise NotFound("missing json key: " + fname)
         compiled = await ctx.state.views.compiled(db, ddoc, rev)

@@ -179,7 +179,10 @@ async def _write_one(ctx: Ctx, db: Database, doc: DocInput, *, new_edits: bool =
 
 
 def _status_of(error: str) -> int:
-    return {"conflict": 409, "forbidden": 403, "unauthorized": 401, "not_found": 404}.get(error, 400)
+    """HTTP status of a per-document error (CouchDB ``chttpd:error_info``): JavaScript failures
+    (``os_process_error``, ``unknown_error``, a VDU throwing something else) are 500s."""
+    return {"conflict": 409, "forbidden": 403, "unauthorized": 401, "not_found": 404, "missing_stub": 412,
+            "os_process_error": 500, "unknown_error": 500, "invalid_value": 500}.get(error, 400)
 
 
 async def delete_doc(ctx: Ctx) -> web.StreamResponse:

@@ -176,9 +176,9 @@ def _partition_route(rest: list[str], params: dict[str, str]) -> tuple[Methods, 
         return {"GET": partitions.partition_info}, params
     if len(rest) == 2 and rest[1] in PARTITION_SCOPED:
         return PARTITION_SCOPED[rest[1]], params
-    if len(rest) == 5 and rest[1] == "_design" and rest[3] == "_view":
-        return ({m: partitions.scoped(h) for m, h in {"GET": views.view, "POST": views.view}.items()},
-                {**params, "ddoc": rest[2], "view": rest[4]})
+    if len(rest) > 3 and rest[1] == "_design" and rest[3] in DDOC_HANDLERS:
+        methods, ddoc_params = _ddoc_route(rest[2], rest[3:], params)
+        return {m: partitions.scoped(h) for m, h in methods.items()}, ddoc_params
     raise NotFound("missing")
 
 

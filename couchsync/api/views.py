@@ -15,7 +15,7 @@ import orjson
 from aiohttp import web
 
 from ..core.documents import parse_doc, validate_docid
-from ..errors import BadRequest, CouchError, NotFound
+from ..errors import BadRequest, CouchError, NotFound, QueryParseError
 from ..storage import views as view_store
 from ..storage.reader import Found, ReadOptions, open_docs
 from ..views import args as view_args
@@ -30,8 +30,11 @@ def engine(ctx: Ctx) -> ViewEngine:
 
 
 def _params(ctx: Ctx) -> dict[str, Any]:
+    """The query string in request order; a repeated parameter counts where it last appears (as
+    CouchDB folds them). JSON-valued parameters decoded."""
     out: dict[str, Any] = {}
     for k, v in ctx.request.query.items():
+        out.pop(k, None)
         if k in view_args.JSON_PARAMS:
             try:
                 out[k] = orjson.loads(v)
@@ -40,6 +43,12 @@ def _params(ctx: Ctx) -> dict[str, Any]:
         else:
             out[k] = v
     return out
+
+
+def _then(first: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
+    """``first`` then ``last`` applied in order (CouchDB ``parse_body_and_query``: body, then query
+    string): members of ``last`` override and come after the others."""
+    return {**{k: v for k, v in first.items() if k not in last}, **last}
 
 
 async def view(ctx: Ctx) -> web.StreamResponse:
@@ -57,9 +66,11 @@ async def view(ctx: Ctx) -> web.StreamResponse:
         if ctx.params.get("queries"):
             if not isinstance(body.get("queries"), list):
                 raise BadRequest("`queries` member must be an array.")
-            queries = [{**params, **q} for q in body["queries"] if isinstance(q, dict)]
+            queries = [_then(params, q) for q in body["queries"] if isinstance(q, dict)]
         else:
-            params = {**body, **params}
+            if "keys" in body and not isinstance(body["keys"], list):
+                raise BadRequest("`keys` member must be an array.")
+            params = _then(body, params)
     partition = ctx.params.get("partition")
     results = []
     for p in queries if queries is not None else [params]:
@@ -78,15 +89,16 @@ async def view(ctx: Ctx) -> web.StreamResponse:
 
 def _check_partition(db_partitioned: bool, ddoc_partitioned: bool, partition: str | None,
                      a: view_args.ViewArgs) -> None:
+    """CouchDB ``couch_mrview_util:validate_args/2``: a ddoc is partitioned only in a partitioned
+    db (so a view of a non-partitioned db is "not supported in this design doc" too); both errors
+    are ``query_parse_error``. ``/_partition/{p}/`` itself was checked by ``partitions.scoped``."""
     if a.partition is not None and partition is not None and a.partition != partition:
         raise BadRequest("Conflicting value for `partition` in query string")
     wanted = partition or a.partition
-    if wanted is not None and not db_partitioned:
-        raise BadRequest("`partition` parameter is not supported on this db")
-    if wanted is not None and not ddoc_partitioned:
-        raise BadRequest("`partition` parameter is not supported in this design doc")
+    if wanted is not None and not (db_partitioned and ddoc_partitioned):
+        raise QueryParseError("`partition` parameter is not supported in this design doc")
     if wanted is None and ddoc_partitioned:
-        raise BadRequest("`partition` parameter is mandatory for queries to this view.")
+        raise QueryParseError("`partition` parameter is mandatory for queries to this view.")
 
 
 async def info(ctx: Ctx) -> web.StreamResponse:

@@ -18,8 +18,7 @@ from typing import Any
 import orjson
 
 from ..errors import CouchError
-
-BUILTIN_REDUCES = ("_count", "_sum", "_stats", "_approx_count_distinct", "_first", "_last")
+from .reduce import validate_reduce_name
 
 
 def invalid(reason: str) -> CouchError:
@@ -104,8 +103,8 @@ def parse_design(doc_id: str, body: dict[str, Any], *, db_partitioned: bool) -> 
         if reduce is not None:
             if not isinstance(reduce, str):
                 raise invalid(f"`views.{name}.reduce` field must have string type")
-            if reduce.startswith("_") and reduce.strip() not in BUILTIN_REDUCES and language != "query":
-                raise invalid(f"`{reduce}` is not a supported reduce function.")
+            if reduce.startswith("_") and language != "query":
+                validate_reduce_name(reduce.strip())  # 400 "`_foo` is not a supported reduce function."
         views[name] = view
     for member in ("filters", "shows", "updates", "lists"):
         value = body.get(member)

@@ -64,8 +64,8 @@ async def map_query(
     if a.include_docs:
         await _include_docs(db, out_rows, rows, a)
     result: dict[str, Any] = {"total_rows": total, "offset": offset, "rows": out_rows}
-    if a.update_seq:
-        result["update_seq"] = db.format_seq(db.update_seq)
+    if a.update_seq:  # the index's seq (CouchDB ``make_meta``: the view's update_seq)
+        result["update_seq"] = db.format_seq(await view_store.index_seq(db, sig) or 0)
     return result
 
 
@@ -118,6 +118,6 @@ async def reduce_query(
         rows = [{"key": gkey, "value": await reduce_fn(kvs)} for gkey, kvs in groups]
     rows = rows[a.skip :] if a.limit is None else rows[a.skip : a.skip + a.limit]
     result: dict[str, Any] = {"rows": rows}
-    if a.update_seq:
-        result["update_seq"] = db.format_seq(db.update_seq)
+    if a.update_seq:  # the index's seq (CouchDB ``make_meta``: the view's update_seq)
+        result["update_seq"] = db.format_seq(await view_store.index_seq(db, sig) or 0)
     return result
