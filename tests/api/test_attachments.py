@@ -20,12 +20,10 @@ from aiohttp.test_utils import TestClient
 
 from couchsync.settings import Settings
 
+from .helpers import err, ok, rid
+
 JSON = {"Accept": "application/json"}
 HELLO = b"hello world"
-
-
-def rid(c: str) -> str:
-    return c * 32
 
 
 def b64(data: bytes) -> str:
@@ -35,22 +33,6 @@ def b64(data: bytes) -> str:
 def digest(data: bytes) -> str:
     """ref §1.9: ``"md5-" + base64(md5(bytes))``."""
     return "md5-" + b64(hashlib.md5(data).digest())
-
-
-async def ok(r: aiohttp.ClientResponse, status: int = 200) -> Any:
-    body = await r.json()
-    assert r.status == status, body
-    return body
-
-
-async def err(
-    r: aiohttp.ClientResponse, status: int, error: str, reason: str | None = None
-) -> dict[str, Any]:
-    body = await r.json()
-    assert (r.status, body.get("error")) == (status, error), body
-    if reason is not None:
-        assert body["reason"] == reason, body
-    return body
 
 
 async def put_doc(client: TestClient, db: str, doc_id: str, body: dict[str, Any], status: int = 201) -> str:

@@ -12,17 +12,14 @@ import dataclasses
 import re
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
 from couchsync.settings import Settings
 
+from .helpers import err, ok, rid
+
 CONFLICT = "Document update conflict."
-
-
-def rid(c: str) -> str:
-    return c * 32
 
 
 def path(start: int, *ids: str) -> dict[str, Any]:
@@ -32,22 +29,6 @@ def path(start: int, *ids: str) -> dict[str, Any]:
 def rdoc(doc_id: str, start: int, *ids: str, **body: Any) -> dict[str, Any]:
     """A replicated doc: leaf ``start-ids[0]`` with its ``_revisions`` path."""
     return {"_id": doc_id, "_rev": f"{start}-{rid(ids[0])}", "_revisions": path(start, *ids), **body}
-
-
-async def ok(r: aiohttp.ClientResponse, status: int = 200) -> Any:
-    body = await r.json()
-    assert r.status == status, body
-    return body
-
-
-async def err(
-    r: aiohttp.ClientResponse, status: int, error: str, reason: str | None = None
-) -> dict[str, Any]:
-    body = await r.json()
-    assert (r.status, body.get("error")) == (status, error), body
-    if reason is not None:
-        assert body["reason"] == reason, body
-    return body
 
 
 async def bulk(client: TestClient, db: str, docs: list[Any], **extra: Any) -> Any:

@@ -18,28 +18,14 @@ from aiohttp.test_utils import TestClient
 
 from couchsync.settings import Settings
 
+from .helpers import err, ok
+
 JSON = {"Accept": "application/json"}
 
 
 def rid(c: str) -> str:
     """A 32-hex-char revid made of one repeated character."""
     return c * 32
-
-
-async def ok(r: aiohttp.ClientResponse, status: int = 200) -> Any:
-    body = await r.json()
-    assert r.status == status, body
-    return body
-
-
-async def err(
-    r: aiohttp.ClientResponse, status: int, error: str, reason: str | None = None
-) -> dict[str, Any]:
-    body = await r.json()
-    assert (r.status, body.get("error")) == (status, error), body
-    if reason is not None:
-        assert body["reason"] == reason, body
-    return body
 
 
 async def create(client: TestClient, db: str, doc_id: str, body: dict[str, Any]) -> str:

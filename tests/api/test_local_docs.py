@@ -11,28 +11,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
 from couchsync.settings import Settings
 
-
-async def ok(r: aiohttp.ClientResponse, status: int = 200) -> Any:
-    body = await r.json()
-    assert r.status == status, body
-    return body
-
-
-async def err(
-    r: aiohttp.ClientResponse, status: int, error: str, reason: str | None = None
-) -> dict[str, Any]:
-    body = await r.json()
-    assert (r.status, body.get("error")) == (status, error), body
-    if reason is not None:
-        assert body["reason"] == reason, body
-    return body
-
+from .helpers import err, ok
 
 CHECKPOINT = {
     "session_id": "s1",

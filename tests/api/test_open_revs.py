@@ -17,44 +17,13 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
+from .helpers import err, ok, rdoc, rev, rid
+
 JSON = {"Accept": "application/json"}
-
-
-def rid(c: str) -> str:
-    return c * 32
-
-
-def rev(pos: int, c: str) -> str:
-    return f"{pos}-{rid(c)}"
-
-
-def rdoc(doc_id: str, start: int, *ids: str, **body: Any) -> dict[str, Any]:
-    return {
-        "_id": doc_id,
-        "_rev": rev(start, ids[0]),
-        "_revisions": {"start": start, "ids": [rid(c) for c in ids]},
-        **body,
-    }
 
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-async def ok(r: aiohttp.ClientResponse, status: int = 200) -> Any:
-    body = await r.json()
-    assert r.status == status, body
-    return body
-
-
-async def err(
-    r: aiohttp.ClientResponse, status: int, error: str, reason: str | None = None
-) -> dict[str, Any]:
-    body = await r.json()
-    assert (r.status, body.get("error")) == (status, error), body
-    if reason is not None:
-        assert body["reason"] == reason, body
-    return body
 
 
 @pytest.fixture
