@@ -128,3 +128,19 @@ async def count_before(db: Database, q: RangeQuery) -> int:
     before = RangeQuery(q.sig, q.view, q.part, low=flipped if q.descending else None,
                         high=None if q.descending else flipped, partitions=q.partitions)
     return await count_rows(db, before)
+
+
+async def rows_for_keys(db: Database, q: RangeQuery, key_sorts: list[bytes]) -> dict[bytes, list[Any]]:
+    """Rows of every key in ``key_sorts`` with few queries (``keys=[…]``): ``{key_sort: [(doc_id,
+    key json, value json)]}``, each list in view order."""
+    where, params = q.where()
+    uniq = list(dict.fromkeys(key_sorts))
+    out: dict[bytes, list[Any]] = {}
+    for i in range(0, len(uniq), 500):
+        chunk = uniq[i:i + 500]
+        rows = await db.read(
+            f"SELECT key_sort, doc_id, key, value FROM view_rows WHERE {where} AND key_sort IN "
+            f"({','.join('?' * len(chunk))}) ORDER BY key_sort, doc_id, n", [*params, *chunk])
+        for ks, doc_id, key, value in rows:
+            out.setdefault(bytes(ks), []).append((doc_id, key, value))
+    return out

@@ -44,8 +44,7 @@ async def map_query(
     db: Database, sig: str, view: str, part: str, a: ViewArgs, partitions: frozenset[str] | None
 ) -> dict[str, Any]:
     qs = ranges(sig, view, part, a, partitions)
-    everything = RangeQuery(sig, view, part, partitions=partitions)
-    total = await view_store.count_rows(db, everything)
+    total = await _total(db, sig, view, part, partitions)
     rows: list[tuple[str, bytes, bytes]] = []
     if a.keys is None:
         q = qs[0]
@@ -54,8 +53,10 @@ async def map_query(
         )
         offset = min(total, await view_store.count_before(db, q) + a.skip)
     else:
-        for q in qs:
-            rows += await view_store.range_rows(db, q)
+        sorts = [q.low.key_sort for q in qs if q.low is not None]
+        found = await view_store.rows_for_keys(db, RangeQuery(sig, view, part, partitions=partitions), sorts)
+        for ks in sorts:  # request order, duplicates repeated
+            rows += found.get(ks, [])[:: -1 if a.descending else 1]
         rows = rows[a.skip :] if a.limit is None else rows[a.skip : a.skip + a.limit]
         offset = None
     out_rows: list[dict[str, Any]] = [
@@ -67,6 +68,23 @@ async def map_query(
     if a.update_seq:  # the index's seq (CouchDB ``make_meta``: the view's update_seq)
         result["update_seq"] = db.format_seq(await view_store.index_seq(db, sig) or 0)
     return result
+
+
+_totals: dict[tuple[Any, ...], tuple[int, int]] = {}
+
+
+async def _total(db: Database, sig: str, view: str, part: str, partitions: frozenset[str] | None) -> int:
+    """``total_rows``: counted once per index seq (a count over the view is a scan of its rows)."""
+    seq = await view_store.index_seq(db, sig) or 0
+    key = (db.path, db.instance_id, sig, view, part, partitions)
+    cached = _totals.get(key)
+    if cached is not None and cached[0] == seq:
+        return cached[1]
+    total = await view_store.count_rows(db, RangeQuery(sig, view, part, partitions=partitions))
+    if len(_totals) > 10_000:
+        _totals.clear()
+    _totals[key] = (seq, total)
+    return total
 
 
 async def _include_docs(
