@@ -20,11 +20,11 @@ from ..errors import BadRequest, QueryParseError
 from ..storage.database import Database
 from ..storage.reader import ReadOptions, attachments_json
 from ..storage.updater import DESIGN_PARTITION
+from ..views.args import JSON_PARAMS
 from .context import Ctx
 from .http import json_response, vbool, vint
 
 #: URL-encoded JSON params; ``startkey_docid`` & co. are raw strings (couch_mrview_http parse_param)
-JSON_PARAMS = ("key", "keys", "startkey", "start_key", "endkey", "end_key")
 DOCID_PARAMS = ("startkey_docid", "start_key_doc_id", "endkey_docid", "end_key_doc_id")
 
 

@@ -7,7 +7,6 @@ other attachments as stubs. Sources: CouchDB ``chttpd_db:db_attachment_req``; re
 
 from __future__ import annotations
 
-import base64
 import re
 from typing import Any
 
@@ -117,7 +116,3 @@ async def delete_attachment(ctx: Ctx) -> web.StreamResponse:
     attachments = {n: {"stub": True, "revpos": a["revpos"]} for n, a in atts.items() if n != name}
     doc = DocInput(ctx.params["doc"], rev, False, body, None, attachments)
     return await _write_one(ctx, db, doc, status=200)
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()

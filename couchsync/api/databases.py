@@ -228,11 +228,6 @@ async def compact(ctx: Ctx) -> web.StreamResponse:
     return json_response({"ok": True}, 202)
 
 
-async def view_cleanup(ctx: Ctx) -> web.StreamResponse:
-    await ctx.db(ctx.params["db"], admin=True)
-    return json_response({"ok": True}, 202)
-
-
 async def purge(ctx: Ctx) -> web.StreamResponse:
     """``POST /{db}/_purge`` (server admin) ``{"docid":[revs]}`` → 201 ``{"purge_seq":null,"purged":{…}}``."""
     ctx.require_server_admin()

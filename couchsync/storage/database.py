@@ -80,7 +80,6 @@ class Database:
         self.meta: dict[str, Any] = {}
         self.compact_running = False
         self.last_used = time.monotonic()
-        self.in_use = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -50,18 +50,21 @@ class ViewEngine:
         return parse_design(doc_id, body, db_partitioned=db.partitioned), found.rev
 
     async def design_docs(self, db: Database) -> list[tuple[DesignDoc, str]]:
-        """Every live design document of ``db`` (Mango ``query`` ddocs included)."""
+        """Every live design document of ``db`` (Mango ``query`` ddocs included), read in one batch:
+        this runs on every write batch (to find ``validate_doc_update`` functions)."""
         rows = await db.read(
-            "SELECT doc_id, winning_rev FROM docs WHERE doc_id >= '_design/' "
-            "AND doc_id < '_design0' AND deleted = 0"
+            "SELECT doc_id FROM docs WHERE doc_id >= '_design/' AND doc_id < '_design0' AND deleted = 0"
         )
+        found = await open_docs(db, [(r[0], None) for r in rows], ReadOptions())
         out = []
-        for doc_id, rev in rows:
+        for results in found:
+            doc = results[0]
+            if not isinstance(doc, Found):
+                continue  # deleted meanwhile
             try:
-                out.append(await self.design_doc(db, doc_id.removeprefix("_design/")))
-            except (NotFound, CouchError):
-                continue  # a ddoc written before validation existed, or deleted meanwhile
-            del rev
+                out.append((parse_design(doc.doc_id, orjson.loads(doc.json), db_partitioned=db.partitioned), doc.rev))
+            except CouchError:
+                continue  # a ddoc stored before validation existed
         return out
 
     async def compiled(self, db: Database, ddoc: DesignDoc, rev: str) -> CompiledDDoc:
