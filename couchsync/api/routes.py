@@ -18,14 +18,17 @@ from . import (
     admin,
     all_docs,
     attachments,
+    audit,
     changes,
     databases,
     documents,
     local,
+    mango,
     partitions,
     replication,
     server,
     views,
+    webapp,
 )
 from .context import STATE, USER, Ctx
 
@@ -69,6 +72,13 @@ DB_SPECIAL: dict[str, Methods] = {
     "_purged_infos": {"GET": databases.purged_infos},
     "_purged_infos_limit": {"GET": databases.purged_infos_limit, "PUT": databases.purged_infos_limit},
     "_temp_view": {"POST": databases.temp_view},
+    # Mango (issue 5)
+    "_index": {"GET": mango.index, "POST": mango.index},
+    "_find": {"POST": mango.find},
+    "_explain": {"POST": mango.explain},
+    # audit trail (issue 7)
+    "_audit": {"GET": audit.audit_log},
+    "_erase": {"POST": audit.erase},
 }
 
 DOC: Methods = {"GET": documents.get_doc, "PUT": documents.put_doc, "DELETE": documents.delete_doc,
@@ -96,6 +106,8 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
     first = segs[0]
     if first == "_tenants":
         return _tenant_route(segs[1:])
+    if first == "_app":
+        return {"GET": webapp.serve}, {"path": "/".join(segs[1:])}
     if first in SERVER:
         if len(segs) == 1:
             return SERVER[first], {}
@@ -112,6 +124,12 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
         return {"POST": DB_SPECIAL[head]["POST"]}, params
     if head in DB_SPECIAL and len(rest) == 1:
         return DB_SPECIAL[head], params
+    if head == "_index" and len(rest) == 4 and rest[2] == "json":
+        return {"DELETE": mango.delete_index}, {**params, "ddoc": rest[1], "name": rest[3]}
+    if head == "_index" and len(rest) == 5 and rest[1] == "_design" and rest[3] == "json":
+        return {"DELETE": mango.delete_index}, {**params, "ddoc": rest[2], "name": rest[4]}
+    if head == "_audit" and rest[1:] == ["_verify"]:
+        return {"GET": audit.audit_verify}, params
     if head == "_partition":
         return _partition_route(rest[1:], params)
     if head == "_local":
@@ -134,6 +152,8 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
         doc_id, atts = head, rest[1:]
     if not atts:
         return DOC, {**params, "doc": doc_id}
+    if atts == ["_history"]:
+        return {"GET": audit.history}, {**params, "doc": doc_id}
     return ATTACHMENT, {**params, "doc": doc_id, "att": "/".join(atts)}
 
 
@@ -164,6 +184,8 @@ def _doc_param(rest: list[str]) -> dict[str, str]:
 
 PARTITION_SCOPED: dict[str, Methods] = {
     "_all_docs": {m: partitions.scoped(h) for m, h in DB_SPECIAL["_all_docs"].items()},
+    "_find": {"POST": partitions.scoped(mango.find)},
+    "_explain": {"POST": partitions.scoped(mango.explain)},
 }
 
 
