@@ -78,6 +78,7 @@ __all__ = [
     "Selector",
     "erlang_term",
     "get_field",
+    "get_path",
     "matches",
     "normalize",
     "parse_field",
@@ -201,6 +202,11 @@ def _get_path(value: Any, path: Iterable[str]) -> Any:
         else:
             return BAD_PATH
     return value
+
+
+def get_path(value: Any, path: Iterable[str]) -> Any:
+    """The value at a parsed field ``path`` (:func:`parse_field`), or ``NOT_FOUND``/``BAD_PATH``."""
+    return _get_path(value, path)
 
 
 def get_field(value: Any, field: str) -> Any:

@@ -90,6 +90,13 @@ class ViewEngine:
     # -- views -----------------------------------------------------------------------------------
 
     async def update_index(self, db: Database, ddoc: DesignDoc, rev: str) -> int:
+        """Brings the index of ``ddoc`` up to date; returns its seq. Mango (``query``) design docs
+        are indexed by their Python mapper, JavaScript ones in their sandbox."""
+        if ddoc.is_query:
+            from ..mango.indexes import from_ddoc, mapper
+
+            indexes = from_ddoc(ddoc)
+            return await self.indexer.update(db, ddoc, mapper(indexes), [i.name for i in indexes])
         compiled = await self.compiled(db, ddoc, rev)
         names = list(ddoc.views)
         return await self.indexer.update(db, ddoc, lambda docs: compiled.amap_docs(names, docs), names)
