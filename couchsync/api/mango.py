@@ -20,15 +20,16 @@ from ..mango import cursor, planner
 from ..mango.indexes import SPECIAL, Index, from_ddoc, parse_new_index
 from ..mango.opts import FindRequest, parse_find
 from ..storage.database import Database
+from ..views.design import DesignDoc
 from .context import Ctx
 from .databases import write_docs
 from .http import json_response
 from .views import engine
 
 
-async def _indexes(ctx: Ctx, db: Database) -> list[tuple[Index, str]]:
-    """Every json index of ``db`` with its design doc's rev, in (ddoc, name) order."""
-    out = [(i, rev) for ddoc, rev in await engine(ctx).design_docs(db) for i in from_ddoc(ddoc)]
+async def _indexes(ctx: Ctx, db: Database) -> list[tuple[Index, DesignDoc, str]]:
+    """Every json index of ``db`` with its design doc and rev, in (ddoc, name) order."""
+    out = [(i, ddoc, rev) for ddoc, rev in await engine(ctx).design_docs(db) for i in from_ddoc(ddoc)]
     return sorted(out, key=lambda t: (t[0].ddoc or "", t[0].name))
 
 
@@ -52,7 +53,7 @@ async def index(ctx: Ctx) -> web.StreamResponse:
     if ctx.method == "POST":
         return await _create_index(ctx)
     db = await ctx.db(ctx.params["db"])
-    listed = [SPECIAL.to_json(), *(i.to_json() for i, _ in await _indexes(ctx, db))]
+    listed = [SPECIAL.to_json(), *(i.to_json() for i, _, _ in await _indexes(ctx, db))]
     skip = _query_int(ctx, "skip", 0) or 0
     limit = _query_int(ctx, "limit", None)
     page = listed[skip:] if limit is None else listed[skip:skip + limit]
@@ -130,7 +131,10 @@ async def delete_index(ctx: Ctx) -> web.StreamResponse:
     return json_response({"ok": True})
 
 
-async def _prepare(ctx: Ctx) -> tuple[Database, FindRequest, planner.Plan, frozenset[str] | None]:
+Prepared = tuple[Database, FindRequest, planner.Plan, frozenset[str] | None, dict[str, tuple[DesignDoc, str]]]
+
+
+async def _prepare(ctx: Ctx) -> Prepared:
     db = await ctx.db(ctx.params["db"])
     req = parse_find(await ctx.json(), ctx.params.get("partition"))
     if req.partition is not None:
@@ -140,21 +144,21 @@ async def _prepare(ctx: Ctx) -> tuple[Database, FindRequest, planner.Plan, froze
     access = await ctx.refresh_access(db)
     if req.partition is not None and not access.can_read(req.partition + ":x"):
         raise Forbidden("You are not allowed to access this partition.")
-    indexes = [i for i, _ in await _indexes(ctx, db)]
-    plan = planner.plan(req.selector.tree, req.sort, indexes, use_index=req.use_index,
+    found = await _indexes(ctx, db)
+    plan = planner.plan(req.selector.tree, req.sort, [i for i, _, _ in found], use_index=req.use_index,
                         partition=req.partition, db_partitioned=db.partitioned,
                         allow_fallback=req.allow_fallback)
-    return db, req, plan, access.partitions
+    return db, req, plan, access.partitions, {d.id: (d, rev) for _, d, rev in found}
 
 
 async def find(ctx: Ctx) -> web.StreamResponse:
     """``POST /{db}/_find`` → ``{"docs": [...], "bookmark", "execution_stats"?, "warning"?}``
     (see :mod:`couchsync.mango.cursor`). Errors: 400 for a bad body or selector (mango_opts,
     mango_selector errors), 400 ``no_usable_index``, 403 for staff outside the partition."""
-    db, req, plan, partitions = await _prepare(ctx)
+    db, req, plan, partitions, ddocs = await _prepare(ctx)
     update = None
     if not plan.index.special:
-        ddoc, rev = await engine(ctx).design_doc(db, (plan.index.ddoc or "").removeprefix("_design/"))
+        ddoc, rev = ddocs[plan.index.ddoc or ""]
 
         async def update() -> None:
             await engine(ctx).update_index(db, ddoc, rev)
@@ -166,7 +170,7 @@ async def explain(ctx: Ctx) -> web.StreamResponse:
     """``POST /{db}/_explain`` → ``{"dbname","index","partitioned","selector","opts","limit",
     "skip","fields","index_candidates","selector_hints","mrargs","covering"}`` (mango_cursor
     ``explain``; the contents are diagnostic)."""
-    db, req, plan, _ = await _prepare(ctx)
+    db, req, plan, _, _ = await _prepare(ctx)
     tree = req.selector.tree
     indexable = planner.indexable_fields(tree)
     return json_response({

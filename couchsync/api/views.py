@@ -117,6 +117,7 @@ async def view_cleanup(ctx: Ctx) -> web.StreamResponse:
     db = await ctx.db(ctx.params["db"], admin=True)
     keep = {ddoc.signature for ddoc, _ in await engine(ctx).design_docs(db)}
     await view_store.drop_indexes(db, keep)
+    engine(ctx).indexer.forget(db)
     return json_response({"ok": True}, 202)
 
 

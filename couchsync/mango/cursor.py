@@ -29,10 +29,10 @@ from typing import Any
 import orjson
 
 from ..core.collate import sort_key
+from ..core.render import attachment_json, render_doc
 from ..errors import CouchError
 from ..storage import views as view_store
 from ..storage.database import Database
-from ..storage.reader import Found, ReadOptions, open_docs
 from .opts import FindRequest
 from .planner import MAX, MIN, Plan
 from .selector import project
@@ -109,6 +109,9 @@ def key_bounds(plan: Plan) -> tuple[view_store.Bound, view_store.Bound]:
 
 Updater = Callable[[], Awaitable[Any]]
 
+#: a scanned row: ``(doc_id, index key, winning rev, leaves JSON, body JSON, atts JSON | None)``
+Row = tuple[str, Any, str, bytes, bytes, bytes | None]
+
 
 async def execute(db: Database, plan: Plan, req: FindRequest, *, partitions: frozenset[str] | None,
                   update: Updater | None) -> dict[str, Any]:
@@ -125,20 +128,13 @@ async def execute(db: Database, plan: Plan, req: FindRequest, *, partitions: fro
             await update()
         scan = _scan_index if not plan.index.special else _scan_all_docs
         skip, limit = req.skip, req.limit
-        page = min(max((skip + limit) * 2, PAGE_MIN), PAGE_MAX)
-        read_opts = ReadOptions(conflicts=req.conflicts)
+        page = min(max(skip + limit, PAGE_MIN), PAGE_MAX)
         while limit > 0:
             rows = await scan(db, plan, req, partitions, after, page)
-            if not rows:
-                break
-            found = await open_docs(db, [(doc_id, None) for doc_id, _ in rows], read_opts)
-            for (doc_id, key), results in zip(rows, found, strict=True):
+            for doc_id, key, rev, leaves, body_json, atts in rows:
                 stats.total_keys_examined += 1
-                doc = results[0]
-                if not isinstance(doc, Found):
-                    continue
                 stats.total_docs_examined += 1
-                body = orjson.loads(doc.json)
+                body = orjson.loads(_render(doc_id, rev, leaves, body_json, atts, req.conflicts))
                 if not req.selector.matches(body):
                     continue
                 last = (key, doc_id)
@@ -169,9 +165,35 @@ async def execute(db: Database, plan: Plan, req: FindRequest, *, partitions: fro
     return out
 
 
+def _render(doc_id: str, rev: str, leaves: bytes, body: bytes, atts: bytes | None, conflicts: bool) -> bytes:
+    """The winning revision as the document API renders it (attachment stubs; ``_conflicts``)."""
+    extras: list[tuple[str, Any]] = []
+    if conflicts:
+        found = [r for r, deleted in orjson.loads(leaves)[1:] if not deleted]
+        if found:
+            extras.append(("_conflicts", found))
+    if atts:
+        extras.append(("_attachments", {n: attachment_json(m) for n, m in orjson.loads(atts).items()}))
+    return render_doc(doc_id, rev, False, body, extras)
+
+
+_JOIN = ("JOIN docs d ON d.doc_id = {t}.doc_id AND d.deleted = 0 "
+         "JOIN revs r ON r.doc_id = d.doc_id AND r.rev = d.winning_rev")
+
+
+def _bound_sql(column: str, bound: view_store.Bound, op: str, params: list[Any]) -> str:
+    cmp = op + ("=" if bound.inclusive else "")
+    if bound.doc_id is None:
+        params.append(bound.key_sort)
+        return f"{column} {cmp} ?"
+    params += [bound.key_sort, bound.doc_id]
+    return f"({column}, v.doc_id) {cmp} (?, ?)"
+
+
 async def _scan_index(db: Database, plan: Plan, req: FindRequest, partitions: frozenset[str] | None,
-                      after: tuple[Any, str] | None, page: int) -> list[tuple[str, Any]]:
-    """``[(doc_id, key)]`` of the next ``page`` index rows after ``after``."""
+                      after: tuple[Any, str] | None, page: int) -> list[Row]:
+    """The next ``page`` index rows after ``after``, joined with their live winning revisions
+    (one query per page)."""
     low, high = key_bounds(plan)
     if after is not None:
         edge = view_store.Bound(sort_key(after[0]), after[1], inclusive=False)
@@ -180,35 +202,44 @@ async def _scan_index(db: Database, plan: Plan, req: FindRequest, partitions: fr
         else:
             low = edge
     part = (req.partition or "") if plan.index.partitioned else ""
-    q = view_store.RangeQuery(plan.index.signature, plan.index.name, part, low, high,
-                              descending=plan.descending, limit=page, partitions=partitions)
-    return [(doc_id, orjson.loads(key)) for doc_id, key, _ in await view_store.range_rows(db, q)]
+    params: list[Any] = [plan.index.signature, plan.index.name, part]
+    clauses = ["v.sig = ?", "v.view = ?", "v.part = ?", _bound_sql("v.key_sort", low, ">", params),
+               _bound_sql("v.key_sort", high, "<", params)]
+    if partitions is not None:
+        clauses.append(f"d.partition IN ({','.join('?' * len(partitions))})")
+        params += sorted(partitions)
+    order = "DESC" if plan.descending else "ASC"
+    rows = await db.read(
+        f"SELECT v.doc_id, v.key, d.winning_rev, d.leaves, r.body, r.atts FROM view_rows v {_JOIN.format(t='v')} "
+        f"WHERE {' AND '.join(clauses)} ORDER BY v.key_sort {order}, v.doc_id {order} LIMIT ?", [*params, page])
+    return [(d, orjson.loads(k), rev, lv, b, a) for d, k, rev, lv, b, a in rows]
 
 
 async def _scan_all_docs(db: Database, plan: Plan, req: FindRequest, partitions: frozenset[str] | None,
-                         after: tuple[Any, str] | None, page: int) -> list[tuple[str, Any]]:
-    """``[(doc_id, doc_id)]`` of the next ``page`` live, non-design documents by id."""
-    clauses = ["deleted = 0", "NOT (doc_id >= '_design/' AND doc_id < '_design0')"]
+                         after: tuple[Any, str] | None, page: int) -> list[Row]:
+    """The next ``page`` live, non-design documents by id after ``after`` (key = doc id)."""
+    clauses = ["NOT (d.doc_id >= '_design/' AND d.doc_id < '_design0')"]
     params: list[Any] = []
     if plan.ranges:
         r = plan.ranges[0]
         if isinstance(r.low, str):
-            clauses.append("doc_id >= ?")
+            clauses.append("d.doc_id >= ?")
             params.append(r.low)
         if isinstance(r.high, str):
-            clauses.append("doc_id <= ?")
+            clauses.append("d.doc_id <= ?")
             params.append(r.high)
     if req.partition is not None:
-        clauses.append("partition = ?")
+        clauses.append("d.partition = ?")
         params.append(req.partition)
     if partitions is not None:
-        clauses.append(f"partition IN ({','.join('?' * len(partitions))})")
+        clauses.append(f"d.partition IN ({','.join('?' * len(partitions))})")
         params += sorted(partitions)
     if after is not None:
-        clauses.append("doc_id < ?" if plan.descending else "doc_id > ?")
+        clauses.append("d.doc_id < ?" if plan.descending else "d.doc_id > ?")
         params.append(after[1])
     order = "DESC" if plan.descending else "ASC"
-    rows = await db.read(f"SELECT doc_id FROM docs WHERE {' AND '.join(clauses)} ORDER BY doc_id {order} LIMIT ?",
-                         [*params, page])
-    return [(r[0], r[0]) for r in rows]
-
+    rows = await db.read(
+        "SELECT d.doc_id, d.doc_id, d.winning_rev, d.leaves, r.body, r.atts FROM docs d "
+        "JOIN revs r ON r.doc_id = d.doc_id AND r.rev = d.winning_rev "
+        f"WHERE d.deleted = 0 AND {' AND '.join(clauses)} ORDER BY d.doc_id {order} LIMIT ?", [*params, page])
+    return list(rows)

@@ -36,6 +36,8 @@ class ViewEngine:
         self.memory_limit = memory_limit
         self.max_cached = max_cached
         self._compiled: OrderedDict[tuple[str, str, str], CompiledDDoc] = OrderedDict()
+        #: db file → ((instance, update_seq), its design docs): reads between writes share one load
+        self._ddocs: dict[str, tuple[tuple[str, int], list[tuple[DesignDoc, str]]]] = {}
         self.indexer = Indexer()
 
     # -- design documents ------------------------------------------------------------------------
@@ -51,7 +53,12 @@ class ViewEngine:
 
     async def design_docs(self, db: Database) -> list[tuple[DesignDoc, str]]:
         """Every live design document of ``db`` (Mango ``query`` ddocs included), read in one batch:
-        this runs on every write batch (to find ``validate_doc_update`` functions)."""
+        this runs on every write batch (to find ``validate_doc_update`` functions) and every
+        ``_find``; cached until the database's next write."""
+        stamp = (db.instance_id, db.update_seq)
+        cached = self._ddocs.get(db.path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         rows = await db.read(
             "SELECT doc_id FROM docs WHERE doc_id >= '_design/' AND doc_id < '_design0' AND deleted = 0"
         )
@@ -65,6 +72,9 @@ class ViewEngine:
                 out.append((parse_design(doc.doc_id, orjson.loads(doc.json), db_partitioned=db.partitioned), doc.rev))
             except CouchError:
                 continue  # a ddoc stored before validation existed
+        if len(self._ddocs) >= 4 * self.max_cached:
+            self._ddocs.clear()
+        self._ddocs[db.path] = (stamp, out)
         return out
 
     async def compiled(self, db: Database, ddoc: DesignDoc, rev: str) -> CompiledDDoc:

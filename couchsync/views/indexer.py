@@ -38,7 +38,13 @@ class Indexer:
 
     def __init__(self) -> None:
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        #: (db file, instance, sig) → the seq the index is known to be at (saves a query per read)
+        self._known: dict[tuple[str, str, str], int] = {}
         self.errors = 0  # map calls that threw or timed out (documents skipped)
+
+    def forget(self, db: Database) -> None:
+        """Drops what is known of ``db``'s index seqs (after ``_view_cleanup`` dropped indexes)."""
+        self._known = {k: v for k, v in self._known.items() if k[0] != db.path}
 
     def _lock(self, db: Database, sig: str) -> asyncio.Lock:
         return self._locks.setdefault((db.path, sig), asyncio.Lock())
@@ -46,6 +52,9 @@ class Indexer:
     async def update(self, db: Database, ddoc: DesignDoc, mapper: Mapper, view_names: list[str]) -> int:
         """Indexes every change up to the database's current seq; returns the index seq."""
         sig = ddoc.signature
+        known = (db.path, db.instance_id, sig)
+        if self._known.get(known) == db.update_seq:
+            return db.update_seq
         async with self._lock(db, sig):
             seq = await view_store.index_seq(db, sig)
             fresh = seq is None
@@ -72,6 +81,7 @@ class Indexer:
                 await view_store.apply_batch(db, sig, ddoc.id, stale, rows, seq)
             if fresh and seq == 0:
                 await view_store.apply_batch(db, sig, ddoc.id, [], [], 0)
+            self._known[known] = seq
             return seq
 
     def _rows(
