@@ -122,7 +122,7 @@ async def delete_index(ctx: Ctx) -> web.StreamResponse:
     body, rev = await _load_query_ddoc(ctx, db, ddoc_id)
     views = body.get("views") if body is not None else None
     if body is None or not isinstance(views, dict) or ctx.params["name"] not in views:
-        raise NotFound("Index not found")
+        raise NotFound("missing")
     del views[ctx.params["name"]]
     if not views:
         del body["views"]
@@ -156,6 +156,8 @@ async def find(ctx: Ctx) -> web.StreamResponse:
     (see :mod:`couchsync.mango.cursor`). Errors: 400 for a bad body or selector (mango_opts,
     mango_selector errors), 400 ``no_usable_index``, 403 for staff outside the partition."""
     db, req, plan, partitions, ddocs = await _prepare(ctx)
+    if plan.index is None:
+        raise plan.error or planner.no_usable_index("There is no index available for this selector.")
     update = None
     if not plan.index.special:
         ddoc, rev = ddocs[plan.index.ddoc or ""]
@@ -175,7 +177,7 @@ async def explain(ctx: Ctx) -> web.StreamResponse:
     indexable = planner.indexable_fields(tree)
     return json_response({
         "dbname": db.name,
-        "index": plan.index.to_json(),
+        "index": plan.index.to_json() if plan.index is not None else None,
         "partitioned": db.partitioned,
         "selector": tree,
         "opts": req.opts_json(),
@@ -185,12 +187,12 @@ async def explain(ctx: Ctx) -> web.StreamResponse:
         "index_candidates": [
             {"index": c.index.to_json(),
              "analysis": {"usable": c.usable, "reasons": [{"name": c.reason}], "ranking": c.ranking,
-                          "covering": None if c.index.special else False}}
+                          "covering": None if c.index.special else planner.covers(c.index, req.fields, tree)}}
             for c in plan.candidates],
         "selector_hints": [{"type": "json", "indexable_fields": indexable,
-                            "unindexable_fields": sorted(set(_fields(tree)) - set(indexable))}],
+                            "unindexable_fields": sorted(set(planner.selector_fields(tree)) - set(indexable))}],
         "mrargs": _mrargs(plan, req),
-        "covering": False,
+        "covering": planner.covers(plan.index, req.fields, tree) and not req.conflicts,
     })
 
 
@@ -198,7 +200,7 @@ def _mrargs(plan: planner.Plan, req: FindRequest) -> dict[str, Any]:
     def show(key: Any) -> Any:
         return [("<MAX>" if v is planner.MAX else v) for v in key] if isinstance(key, list) else key
 
-    if plan.empty:
+    if plan.empty or plan.index is None:
         start: Any = None
         end: Any = None
     elif plan.index.special:
@@ -212,15 +214,3 @@ def _mrargs(plan: planner.Plan, req: FindRequest) -> dict[str, Any]:
     return {"include_docs": True, "view_type": "map", "reduce": False, "partition": req.partition,
             "start_key": start, "end_key": end, "direction": "rev" if plan.descending else "fwd",
             "stable": req.stable, "update": req.update, "conflicts": req.conflicts or "undefined"}
-
-
-def _fields(tree: Any) -> list[str]:
-    """Every field a normalised selector mentions (``mango_selector:fields``)."""
-    if isinstance(tree, list):
-        return [f for t in tree for f in _fields(t)]
-    if not isinstance(tree, dict) or not tree:
-        return []
-    ((key, value),) = tree.items()
-    if key.startswith("$"):
-        return _fields(value) if isinstance(value, list | dict) else []
-    return [key]

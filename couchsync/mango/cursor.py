@@ -33,9 +33,10 @@ from ..core.render import attachment_json, render_doc
 from ..errors import CouchError
 from ..storage import views as view_store
 from ..storage.database import Database
+from .indexes import Index
 from .opts import FindRequest
-from .planner import MAX, MIN, Plan
-from .selector import project
+from .planner import MAX, MIN, Plan, covers
+from .selector import parse_field, project
 
 NO_INDEX_WARNING = "No matching index found, create an index to optimize query time."
 SCAN_WARNING = ("The number of documents examined is high in proportion to the number of results "
@@ -119,22 +120,32 @@ async def execute(db: Database, plan: Plan, req: FindRequest, *, partitions: fro
 
     ``partitions``: the staff user's readable partitions (``None``: everything); ``update`` brings
     the json index up to date (called unless ``update: false``)."""
+    index = plan.index
+    if index is None:
+        raise plan.error or CouchError("no usable index", status=400, error="no_usable_index")
     stats = Stats()
     docs: list[Any] = []
     last: tuple[Any, str] | None = None
     after = decode_bookmark(req.bookmark) if req.bookmark else None
+    covering = covers(index, req.fields, req.selector.tree) and not req.conflicts
+    paths = [parse_field(c) for c in index.columns]
     if not plan.empty:
-        if not plan.index.special and req.update and update is not None:
+        if not index.special and req.update and update is not None:
             await update()
-        scan = _scan_index if not plan.index.special else _scan_all_docs
         skip, limit = req.skip, req.limit
         page = min(max(skip + limit, PAGE_MIN), PAGE_MAX)
         while limit > 0:
-            rows = await scan(db, plan, req, partitions, after, page)
+            if index.special:
+                rows = await _scan_all_docs(db, plan, req, partitions, after, page)
+            else:
+                rows = await _scan_index(db, plan, index, req, partitions, after, page, bodies=not covering)
             for doc_id, key, rev, leaves, body_json, atts in rows:
                 stats.total_keys_examined += 1
-                stats.total_docs_examined += 1
-                body = orjson.loads(_render(doc_id, rev, leaves, body_json, atts, req.conflicts))
+                if covering:
+                    body = _derived_doc(doc_id, paths, key)
+                else:
+                    stats.total_docs_examined += 1
+                    body = orjson.loads(_render(doc_id, rev, leaves, body_json, atts, req.conflicts))
                 if not req.selector.matches(body):
                     continue
                 last = (key, doc_id)
@@ -155,7 +166,7 @@ async def execute(db: Database, plan: Plan, req: FindRequest, *, partitions: fro
     if req.execution_stats:
         out["execution_stats"] = stats.to_json()
     warnings = list(plan.warnings)
-    if plan.index.special:
+    if index.special:
         warnings.append(NO_INDEX_WARNING)
     ratio = stats.total_docs_examined / (stats.results_returned or 1)  # mango_cursor:index_scan_warning
     if ratio > SCAN_RATIO:
@@ -163,6 +174,17 @@ async def execute(db: Database, plan: Plan, req: FindRequest, *, partitions: fro
     if warnings:
         out["warning"] = "\n".join(warnings)
     return out
+
+
+def _derived_doc(doc_id: str, paths: list[tuple[str, ...]], key: list[Any]) -> dict[str, Any]:
+    """A document rebuilt from a covering index row: ``_id`` and each column's value at its path."""
+    doc: dict[str, Any] = {"_id": doc_id}
+    for path, value in zip(paths, key, strict=True):
+        target = doc
+        for segment in path[:-1]:
+            target = target.setdefault(segment, {})
+        target[path[-1]] = value
+    return doc
 
 
 def _render(doc_id: str, rev: str, leaves: bytes, body: bytes, atts: bytes | None, conflicts: bool) -> bytes:
@@ -190,10 +212,10 @@ def _bound_sql(column: str, bound: view_store.Bound, op: str, params: list[Any])
     return f"({column}, v.doc_id) {cmp} (?, ?)"
 
 
-async def _scan_index(db: Database, plan: Plan, req: FindRequest, partitions: frozenset[str] | None,
-                      after: tuple[Any, str] | None, page: int) -> list[Row]:
+async def _scan_index(db: Database, plan: Plan, index: Index, req: FindRequest, partitions: frozenset[str] | None,
+                      after: tuple[Any, str] | None, page: int, *, bodies: bool = True) -> list[Row]:
     """The next ``page`` index rows after ``after``, joined with their live winning revisions
-    (one query per page)."""
+    (one query per page; without ``bodies`` for a covering index)."""
     low, high = key_bounds(plan)
     if after is not None:
         edge = view_store.Bound(sort_key(after[0]), after[1], inclusive=False)
@@ -201,16 +223,19 @@ async def _scan_index(db: Database, plan: Plan, req: FindRequest, partitions: fr
             high = edge
         else:
             low = edge
-    part = (req.partition or "") if plan.index.partitioned else ""
-    params: list[Any] = [plan.index.signature, plan.index.name, part]
+    part = (req.partition or "") if index.partitioned else ""
+    params: list[Any] = [index.signature, index.name, part]
     clauses = ["v.sig = ?", "v.view = ?", "v.part = ?", _bound_sql("v.key_sort", low, ">", params),
                _bound_sql("v.key_sort", high, "<", params)]
     if partitions is not None:
         clauses.append(f"d.partition IN ({','.join('?' * len(partitions))})")
         params += sorted(partitions)
     order = "DESC" if plan.descending else "ASC"
+    cols, join = "d.winning_rev, d.leaves, r.body, r.atts", _JOIN.format(t="v")
+    if not bodies:
+        cols, join = "NULL, NULL, NULL, NULL", "JOIN docs d ON d.doc_id = v.doc_id AND d.deleted = 0"
     rows = await db.read(
-        f"SELECT v.doc_id, v.key, d.winning_rev, d.leaves, r.body, r.atts FROM view_rows v {_JOIN.format(t='v')} "
+        f"SELECT v.doc_id, v.key, {cols} FROM view_rows v {join} "
         f"WHERE {' AND '.join(clauses)} ORDER BY v.key_sort {order}, v.doc_id {order} LIMIT ?", [*params, page])
     return [(d, orjson.loads(k), rev, lv, b, a) for d, k, rev, lv, b, a in rows]
 

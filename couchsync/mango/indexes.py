@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from ..core.documents import validate_docid
 from ..errors import CouchError
 from ..views.design import DesignDoc
 from . import selector as sel
@@ -162,14 +163,14 @@ def parse_new_index(body: Any) -> NewIndex:
             raise CouchError("text", status=503, error="required index service unavailable")
         raise _invalid_index(f"Invalid type for index: {itype}")
     for key in index:
-        if key not in ("fields", "partial_filter_selector", "selector"):
+        if key not in ("fields", "partial_filter_selector"):
             raise CouchError(f"Invalid key {key} for this request.", status=400, error="invalid_key")
     if "fields" not in index:
         raise CouchError("Missing required key: fields", status=400, error="missing_required_key")
     fields = parse_sort(index["fields"])
     if not fields.specs:
         raise _invalid_index("Index fields must not be empty.")
-    partial = index.get("partial_filter_selector", index.get("selector"))
+    partial = index.get("partial_filter_selector")
     if partial is not None:
         sel.normalize(partial)  # validates; stored as given
         if not partial:
@@ -187,7 +188,7 @@ def parse_new_index(body: Any) -> NewIndex:
         option=orjson.OPT_SORT_KEYS)).hexdigest()
     name = body.get("name") or digest
     ddoc = body.get("ddoc") or digest
-    ddoc_id = ddoc if ddoc.startswith("_design/") else "_design/" + ddoc
+    ddoc_id = validate_docid(ddoc if ddoc.startswith("_design/") else "_design/" + ddoc)
     return NewIndex(ddoc_id, name, fields, partial, partitioned)
 
 

@@ -69,8 +69,15 @@ def _pos_int(value: Any) -> int:
 
 
 def _use_index(value: Any) -> list[str]:
+    """``"ddoc"``, ``"_design/ddoc"``, ``"ddoc/name"``, ``"_design/ddoc/name"`` or ``[ddoc, name?]``
+    (mango_opts ``validate_use_index``)."""
     if isinstance(value, str):
-        return [value] if value else []
+        parts = value.split("/") if value else []
+        if parts[:1] == ["_design"]:
+            parts = parts[1:]
+        if len(parts) <= 2 and all(parts):
+            return parts
+        raise _err("invalid_index_name", f"Invalid index name: {erlang_term(value)}")
     if isinstance(value, list) and len(value) in (0, 1, 2) and all(isinstance(v, str) and v for v in value):
         return list(value)
     raise _err("invalid_index_name", f"Invalid index name: {erlang_term(value)}")

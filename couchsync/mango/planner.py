@@ -229,15 +229,16 @@ class Candidate:
 
 @dataclass
 class Plan:
-    """The chosen ``index``; ``ranges`` per column of its key prefix; ``empty`` when no document can
+    """The chosen ``index`` (``None``: none can answer, see ``error``); ``ranges`` per column of its key prefix; ``empty`` when no document can
     match; ``warnings`` (``use_index`` not honoured); ``candidates`` for ``_explain``."""
 
-    index: Index
+    index: Index | None
     ranges: list[Range] = field(default_factory=list)
     empty: bool = False
     descending: bool = False
     warnings: list[str] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
+    error: CouchError | None = None
 
     def start_key(self) -> list[Any]:
         """``mango_idx_view:start_key``: the low values of the prefix up to the first open one
@@ -281,39 +282,42 @@ def no_usable_index(reason: str) -> CouchError:
 def plan(tree: dict[str, Any], sort: Sort, indexes: list[Index], *, use_index: list[str],
          partition: str | None, db_partitioned: bool, allow_fallback: bool = True) -> Plan:
     """Chooses the index and ranges for a ``_find`` (see module doc). ``indexes`` are the json
-    indexes of the database (the ``_all_docs`` special index is added here)."""
+    indexes of the database (the ``_all_docs`` special index is added here). When no index can
+    answer, the plan has ``index=None`` and ``error`` (``_find`` raises it, ``_explain`` shows it).
+
+    ``candidates`` are the indexes not chosen, with CouchDB's reasons and rankings
+    (``mango_cursor:extract_candidate_indexes``): partial < out of scope < not usable < excluded
+    by ``use_index`` < unfavoured type < usable but ranked lower."""
     sort_fields = sort.fields
-    candidates: list[Candidate] = []
     requested = _use_index_filter(indexes, use_index) if use_index else []
-    in_scope: list[Index] = []
-    for index in indexes:
-        if index.partial is not None and index not in requested:
-            candidates.append(Candidate(index, False, "is_partial"))
-        elif index.partitioned != (partition is not None):
-            candidates.append(Candidate(index, False, "scope_mismatch"))
-        else:
-            in_scope.append(index)
+    partial, out_of_scope, not_usable = [], [], []
     usable: list[Index] = []
-    for index in [*in_scope, SPECIAL]:
-        reason = usability(index, tree, sort_fields)
-        if reason is None:
-            usable.append(index)
-        elif index is not SPECIAL:
-            candidates.append(Candidate(index, False, reason))
+    for index in [*indexes, SPECIAL]:
+        if index.partial is not None and index not in requested:
+            partial.append(Candidate(index, False, "is_partial"))
+        elif not index.special and index.partitioned != (partition is not None):
+            out_of_scope.append(Candidate(index, False, "scope_mismatch"))
+        else:
+            reason = usability(index, tree, sort_fields)
+            if reason is None:
+                usable.append(index)
+            else:
+                not_usable.append(Candidate(index, False, "field_mismatch" if index.special else reason))
+    warnings: list[str] = []
+    error: CouchError | None = None
+    pool = usable
+    excluded: list[Candidate] = []
     if not usable:
         if db_partitioned and partition is not None:
-            raise no_usable_index("No partitioned index exists for this sort, try indexing by the sort fields.")
-        if db_partitioned:
-            raise no_usable_index("No global index exists for this sort, try indexing by the sort fields.")
-        raise no_usable_index("No index exists for this sort, try indexing by the sort fields.")
-    warnings: list[str] = []
-    pool = usable
-    if use_index:
+            error = no_usable_index("No partitioned index exists for this sort, try indexing by the sort fields.")
+        elif db_partitioned:
+            error = no_usable_index("No global index exists for this sort, try indexing by the sort fields.")
+        else:
+            error = no_usable_index("No index exists for this sort, try indexing by the sort fields.")
+    elif use_index:
         chosen_pool = [i for i in usable if i in requested]
         if chosen_pool:
-            for index in usable:
-                if index not in chosen_pool:
-                    candidates.append(Candidate(index, True, "excluded_by_user"))
+            excluded = [Candidate(i, True, "excluded_by_user") for i in usable if i not in chosen_pool]
             pool = chosen_pool
         elif not allow_fallback:
             raise no_usable_index('No index matches the index specified with "use_index"')
@@ -321,24 +325,34 @@ def plan(tree: dict[str, Any], sort: Sort, indexes: list[Index], *, use_index: l
             warnings.append(use_index_warning(use_index))
     json_pool = [i for i in pool if not i.special]
     ranges = field_ranges(tree)
-    if not json_pool:
-        if not allow_fallback and not use_index:
-            raise no_usable_index("There is no index available for this selector.")
-        chosen, prefix = SPECIAL, _prefix(SPECIAL.columns, ranges)
-    else:
+    chosen: Index | None = None
+    prefix: list[Any] = []
+    ranked_out: list[Candidate] = []
+    unfavored: list[Candidate] = []
+    if json_pool:
         ranked = sorted(
             ((len(ranges) - len(_prefix(i.columns, ranges)), len(i.columns), i.ddoc or "", i.name, i)
              for i in json_pool), key=lambda t: t[:4])
         chosen = ranked[0][4]
-        prefix = _prefix(chosen.columns, ranges)
         for n, (distance, width, *_rest, index) in enumerate(ranked[1:], start=1):
             reason = ("less_overlap" if distance > ranked[0][0] else
                       "too_many_fields" if width > ranked[0][1] else "alphabetically_comes_after")
-            candidates.append(Candidate(index, True, reason, n))
-        if SPECIAL in pool:
-            candidates.append(Candidate(SPECIAL, True, "unfavored_type", len(ranked)))
+            ranked_out.append(Candidate(index, True, reason, n))
+        unfavored = [Candidate(i, True, "unfavored_type") for i in pool if i.special]
+    elif pool:
+        if not allow_fallback and not use_index:
+            raise no_usable_index("There is no index available for this selector.")
+        chosen = SPECIAL
+    if chosen is not None:
+        prefix = _prefix(chosen.columns, ranges)
+    rank = max(1, len(json_pool))
+    for group in (unfavored, excluded, not_usable, out_of_scope, partial):
+        for c in group:
+            c.ranking = rank
+        rank += 1 if group else 0
+    candidates = [*ranked_out, *unfavored, *excluded, *not_usable, *out_of_scope, *partial]
     empty = any(r is EMPTY for r in prefix) or any(r is EMPTY for _, r in ranges) or _noop(tree)
-    return Plan(chosen, [] if empty else prefix, empty, sort.descending, warnings, candidates)
+    return Plan(chosen, [] if empty else prefix, empty, sort.descending, warnings, candidates, error)
 
 
 def _prefix(columns: list[str], ranges: list[tuple[str, Range | None]]) -> list[Any]:
@@ -356,3 +370,24 @@ def _noop(tree: dict[str, Any]) -> bool:
         return False
     ((key, value),) = tree.items()
     return key in _NOOP_OPS and value == []
+
+
+def covers(index: Index | None, fields: list[str] | None, tree: dict[str, Any]) -> bool:
+    """The json ``index`` alone can answer: ``fields`` and every field of the selector are among its
+    columns and ``_id``, and it has no partial filter (``mango_idx_view:covers``, CouchDB 3.4)."""
+    if index is None or index.special or not fields or index.partial is not None:
+        return False
+    available = {"_id", *index.columns}
+    return set(fields) <= available and set(selector_fields(tree)) <= available
+
+
+def selector_fields(tree: Any) -> list[str]:
+    """Every field a normalised selector mentions (``mango_selector:fields``)."""
+    if isinstance(tree, list):
+        return [f for t in tree for f in selector_fields(t)]
+    if not isinstance(tree, dict) or not tree:
+        return []
+    ((key, value),) = tree.items()
+    if key.startswith("$"):
+        return selector_fields(value) if isinstance(value, list | dict) else []
+    return [key]

@@ -42,9 +42,9 @@ def parse_sort(raw: Any) -> Sort:
                          error="invalid_sort_json")
     specs: list[tuple[str, str]] = []
     for item in raw:
-        if isinstance(item, str):
+        if isinstance(item, str) and item:
             specs.append((item, "asc"))
-        elif isinstance(item, dict) and len(item) == 1:
+        elif isinstance(item, dict) and len(item) == 1 and next(iter(item)):
             ((name, direction),) = item.items()
             if direction not in ("asc", "desc"):
                 raise CouchError(f"Invalid sort direction: {erlang_term(direction)}", status=400,

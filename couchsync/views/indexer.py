@@ -33,6 +33,15 @@ Mapper = Callable[[list[bytes]], Awaitable[list[list[Any]]]]
 PAGE = 5000  # documents per map call and per transaction (larger commits: fewer page rewrites)
 
 
+def _conflicts(leaves_json: bytes) -> list[tuple[str, object]]:
+    """``[("_conflicts", [rev])]`` for a document with live losing leaves (Mango indexes see them,
+    as CouchDB's mango_native_proc does), else ``[]``; one-leaf documents are not parsed."""
+    if leaves_json.count(b"[") <= 2:
+        return []
+    found = [r for r, deleted in orjson.loads(leaves_json)[1:] if not deleted]
+    return [("_conflicts", found)] if found else []
+
+
 class Indexer:
     """Keeps the view indexes of design documents up to date (one lock per signature)."""
 
@@ -73,7 +82,8 @@ class Indexer:
                         stale.append(ch.doc_id)
                     if ch.deleted or (ch.doc_id.startswith("_design/") and not include_design):
                         continue
-                    docs.append(render_doc(ch.doc_id, ch.winning_rev, False, ch.body or b"{}"))
+                    docs.append(render_doc(ch.doc_id, ch.winning_rev, False, ch.body or b"{}",
+                                           _conflicts(ch.leaves_json) if ddoc.is_query else ()))
                     ids.append(ch.doc_id)
                 results = await mapper(docs) if docs else []
                 rows = self._rows(ddoc, view_names, ids, results)
