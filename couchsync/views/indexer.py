@@ -70,25 +70,34 @@ class Indexer:
             seq = seq or 0
             include_design = bool((ddoc.body.get("options") or {}).get("include_design"))
             target = db.update_seq
-            while seq < target:
-                page = await changes_page(db, seq, PAGE, with_bodies=True)
-                if not page:
-                    break
-                docs: list[bytes] = []  # JSON text straight from storage: no decode/re-encode
-                ids: list[str] = []
-                stale: list[str] = []
-                for ch in page:
-                    if not fresh:
-                        stale.append(ch.doc_id)
-                    if ch.deleted or (ch.doc_id.startswith("_design/") and not include_design):
-                        continue
-                    docs.append(render_doc(ch.doc_id, ch.winning_rev, False, ch.body or b"{}",
-                                           _conflicts(ch.leaves_json) if ddoc.is_query else ()))
-                    ids.append(ch.doc_id)
-                results = await mapper(docs) if docs else []
-                rows = self._rows(ddoc, view_names, ids, results)
-                seq = page[-1].seq
-                await view_store.apply_batch(db, sig, ddoc.id, stale, rows, seq)
+            # pipelined: page N's rows are written (SQLite, off the event loop) while page N+1 is
+            # read and mapped; writes stay in order, each in its own transaction with its seq
+            writing: asyncio.Future[None] | None = None
+            try:
+                while seq < target:
+                    page = await changes_page(db, seq, PAGE, with_bodies=True)
+                    if not page:
+                        break
+                    docs: list[bytes] = []  # JSON text straight from storage: no decode/re-encode
+                    ids: list[str] = []
+                    stale: list[str] = []
+                    for ch in page:
+                        if not fresh:
+                            stale.append(ch.doc_id)
+                        if ch.deleted or (ch.doc_id.startswith("_design/") and not include_design):
+                            continue
+                        docs.append(render_doc(ch.doc_id, ch.winning_rev, False, ch.body or b"{}",
+                                               _conflicts(ch.leaves_json) if ddoc.is_query else ()))
+                        ids.append(ch.doc_id)
+                    results = await mapper(docs) if docs else []
+                    rows = self._rows(ddoc, view_names, ids, results)
+                    seq = page[-1].seq
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(view_store.apply_batch(db, sig, ddoc.id, stale, rows, seq))
+            finally:
+                if writing is not None:
+                    await writing
             if fresh and seq == 0:
                 await view_store.apply_batch(db, sig, ddoc.id, [], [], 0)
             self._known[known] = seq
