@@ -45,6 +45,12 @@ class Settings:
     #: JWT: ``alg-type:kid=key`` entries, e.g. ``hmac:_default=<base64 secret>`` (issue: tenants)
     jwt_keys: tuple[str, ...] = field(default=())
     log_level: str = "INFO"
+    #: append an audit entry for every accepted revision and keep history bodies (issue 7); off
+    #: only to measure its cost: no entries, and compaction/stemming/purge drop bodies as CouchDB
+    audit: bool = True
+    #: directory of the built web app served at ``/_app/`` (``npm run build:web``); unset: the
+    #: repository's ``web/dist`` next to the package (an editable install)
+    app_dir: str | None = None
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // bench/replicate — PouchDB 9 replication throughput and raw server capacity of couchsync,
-// compared in the same run with pouchdb-server 4.2.0 and a memory-to-memory PouchDB ceiling.
+// compared in the same run with pouchdb-server 4.2.0 and a memory-to-memory PouchDB ceiling, and the
+// cost of couchsync's audit trail: a second couchsync with COUCHSYNC_AUDIT=false runs the same
+// measurements, interleaved, and the report compares audit on with audit off (target: within 15%).
 // Run on demand (never part of the test suite); prints a table, asserts nothing.
 //
 //   node --expose-gc bench/replicate/run.mjs [--docs 10000] [--reps 3] [options]   (or run.sh)
@@ -33,7 +35,8 @@ const HELP = `Usage: node --expose-gc bench/replicate/run.mjs [options]   (or be
   --conns N             concurrent connections for raw _bulk_docs (default 4)
   --changes-limit N     page size (limit=) of the raw _changes reads, 0 = unlimited (default 10000)
   --changes-readers N   concurrent readers for the "N readers" _changes row (default 4; 0 skips it)
-  --skip LIST           comma list of: peer, ceiling, pouch (push/pull), raw (bulk_docs/_changes)
+  --skip LIST           comma list of: peer, ceiling, pouch (push/pull), raw (bulk_docs/_changes),
+                        noaudit (the second couchsync, audit off, for the audit-cost comparison)
   --python PATH         python running couchsync (default <repo>/.venv/bin/python)
   --py-spy FILE         run couchsync under "py-spy record" and write FILE (speedscope JSON if it
                         ends in .json, flamegraph SVG if .svg, else collapsed stacks, summarised
@@ -98,12 +101,13 @@ const CHANGES_READERS = int('changes-readers');
 const TIMEOUT_MS = int('timeout', 1) * 1000;
 const SKIP = new Set(opt.skip.split(',').map((s) => s.trim()).filter(Boolean));
 for (const s of SKIP) {
-  if (!['peer', 'ceiling', 'pouch', 'raw'].includes(s)) {
+  if (!['peer', 'ceiling', 'pouch', 'raw', 'noaudit'].includes(s)) {
     console.error(`--skip: unknown phase ${s}`);
     process.exit(2);
   }
 }
 
+const KINDS = ['couchsync', 'couchsync-noaudit', 'pouchdb-server'];
 const gc = globalThis.gc || (() => {});
 const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const fmt = (n) => (n == null || Number.isNaN(n) ? '—' : Math.round(n).toLocaleString('en-US'));
@@ -199,7 +203,7 @@ async function withTimeout(promise, what, onTimeout = () => {}) {
 async function createRemote(server, name) {
   const r = await server.fetch(`/${encodeURIComponent(name)}`, { method: 'PUT' });
   const body = await r.text();
-  if (r.status !== 201) throw new Error(`PUT /${name} on ${server.kind}: ${r.status} ${body}`);
+  if (r.status !== 201) throw new Error(`PUT /${name} on ${server.label}: ${r.status} ${body}`);
 }
 
 async function deleteRemote(server, name) {
@@ -251,18 +255,18 @@ async function measurePushPull(server, source, name, out) {
   const remote = remoteDb(server, name, trace);
   try {
     try {
-      out.push = await timedReplication(source, remote, `push to ${server.kind}`, server, trace);
+      out.push = await timedReplication(source, remote, `push to ${server.label}`, server, trace);
       const count = await remoteDocCount(server, name);
-      if (count !== N) throw new Error(`push to ${server.kind}: server has ${count}/${N} docs`);
+      if (count !== N) throw new Error(`push to ${server.label}: server has ${count}/${N} docs`);
     } catch (e) {
       out.push = { error: e.message };
       return;
     }
     const local = memDb('pull');
     try {
-      out.pull = await timedReplication(remote, local, `pull from ${server.kind}`, server, trace);
+      out.pull = await timedReplication(remote, local, `pull from ${server.label}`, server, trace);
       const info = await local.info();
-      if (info.doc_count !== N) throw new Error(`pull from ${server.kind}: local has ${info.doc_count}/${N} docs`);
+      if (info.doc_count !== N) throw new Error(`pull from ${server.label}: local has ${info.doc_count}/${N} docs`);
     } catch (e) {
       out.pull = { error: e.message };
     } finally {
@@ -289,11 +293,11 @@ async function measureBulkDocs(server, name, bodies) {
     }
   };
   const clock = startClock(server);
-  await withTimeout(Promise.all(Array.from({ length: CONNS }, worker)), `_bulk_docs on ${server.kind}`);
+  await withTimeout(Promise.all(Array.from({ length: CONNS }, worker)), `_bulk_docs on ${server.label}`);
   const m = clock(N);
-  if (errors.length) throw new Error(`_bulk_docs on ${server.kind}: ${errors.length} failed requests, first: ${errors[0]}`);
+  if (errors.length) throw new Error(`_bulk_docs on ${server.label}: ${errors.length} failed requests, first: ${errors[0]}`);
   const count = await remoteDocCount(server, name);
-  if (count !== N) throw new Error(`_bulk_docs on ${server.kind}: server has ${count}/${N} docs`);
+  if (count !== N) throw new Error(`_bulk_docs on ${server.label}: server has ${count}/${N} docs`);
   return m;
 }
 
@@ -312,15 +316,15 @@ async function readChangesFeed(server, name) {
     const q = `include_docs=true&since=${encodeURIComponent(since)}` + (CHANGES_LIMIT ? `&limit=${CHANGES_LIMIT}` : '');
     const r = await server.fetch(`/${encodeURIComponent(name)}/_changes?${q}`);
     const text = await r.text();
-    if (r.status !== 200) throw new Error(`_changes on ${server.kind}: ${r.status} ${text.slice(0, 300)}`);
+    if (r.status !== 200) throw new Error(`_changes on ${server.label}: ${r.status} ${text.slice(0, 300)}`);
     if (EMPTY_RESULTS_RE.test(text)) break;
     pages.push(text);
     if (!CHANGES_LIMIT) break;
     const m = LAST_SEQ_RE.exec(text.slice(-400)) || LAST_SEQ_RE.exec(text);
-    if (!m) throw new Error(`_changes on ${server.kind}: no last_seq in page`);
+    if (!m) throw new Error(`_changes on ${server.label}: no last_seq in page`);
     since = JSON.parse(m[1]);
     if (typeof since !== 'string') since = String(since);
-    if (pages.length > N + 1) throw new Error(`_changes on ${server.kind}: feed does not end`);
+    if (pages.length > N + 1) throw new Error(`_changes on ${server.label}: feed does not end`);
   }
   return pages;
 }
@@ -329,18 +333,18 @@ function checkChangesPages(server, pages) {
   const ids = new Set();
   for (const p of pages) {
     for (const row of JSON.parse(p).results) {
-      if (!row.doc || row.doc._id !== row.id) throw new Error(`_changes on ${server.kind}: row ${row.id} without its doc`);
+      if (!row.doc || row.doc._id !== row.id) throw new Error(`_changes on ${server.label}: row ${row.id} without its doc`);
       ids.add(row.id);
     }
   }
-  if (ids.size !== N) throw new Error(`_changes on ${server.kind}: ${ids.size}/${N} docs in the feed`);
+  if (ids.size !== N) throw new Error(`_changes on ${server.label}: ${ids.size}/${N} docs in the feed`);
 }
 
 async function measureChanges(server, name, readers) {
   const clock = startClock(server);
   const all = await withTimeout(
     Promise.all(Array.from({ length: readers }, () => readChangesFeed(server, name))),
-    `_changes on ${server.kind}`,
+    `_changes on ${server.label}`,
   );
   const m = clock(N * readers);
   for (const pages of all) checkChangesPages(server, pages);
@@ -417,11 +421,16 @@ async function main() {
   }
 
   const wrap = opt['py-spy'] ? pySpyCommand(opt['py-spy']) : null;
-  const cs = new Server('couchsync', { python: opt.python, wrap });
+  const cs = new Server('couchsync', { python: opt.python, wrap, env: { COUCHSYNC_AUDIT: 'true' } });
+  cs.label = 'couchsync';
+  const csOff = SKIP.has('noaudit') ? null
+    : new Server('couchsync', { python: opt.python, env: { COUCHSYNC_AUDIT: 'false' } });
+  if (csOff) csOff.label = 'couchsync-noaudit';
   const peer = SKIP.has('peer') ? null : new Server('pouchdb-server');
-  log('starting couchsync' + (peer ? ' and pouchdb-server' : ''));
-  await Promise.all([cs.start({ timeoutMs: wrap ? 60_000 : 30_000 }), peer?.start()]);
-  const servers = [cs, peer].filter(Boolean);
+  if (peer) peer.label = 'pouchdb-server';
+  log('starting couchsync' + (csOff ? ' (audit on and off)' : '') + (peer ? ' and pouchdb-server' : ''));
+  await Promise.all([cs.start({ timeoutMs: wrap ? 60_000 : 30_000 }), csOff?.start(), peer?.start()]);
+  const servers = [cs, csOff, peer].filter(Boolean);
   const csVersion = (await cs.json('/')).body?.version ?? '?';
 
   // Warm-up (untimed): a small push + _changes read on each server, and one memory replication.
@@ -432,7 +441,7 @@ async function main() {
     const name = `bench-warmup-${process.pid}`;
     await createRemote(s, name);
     const w = await PouchDB.replicate(warmSrc, remoteDb(s, name), repOpts());
-    if (w.docs_written !== warmN) throw new Error(`warm-up push to ${s.kind}: ${w.docs_written}/${warmN} docs written`);
+    if (w.docs_written !== warmN) throw new Error(`warm-up push to ${s.label}: ${w.docs_written}/${warmN} docs written`);
     const r = await s.fetch(`/${name}/_changes?include_docs=true`);
     await r.text();
     await deleteRemote(s, name);
@@ -442,10 +451,11 @@ async function main() {
   await warmSrc.destroy();
   await warmDst.destroy();
 
-  const runs = []; // {rep, ceiling, couchsync: {push,pull,bulk,changes,changesN}, 'pouchdb-server': {...}}
+  // {rep, ceiling, couchsync: {push,pull,bulk,changes,changesN}, 'couchsync-noaudit': {...}, 'pouchdb-server': {...}}
+  const runs = [];
   for (let rep = 1; rep <= REPS && !aborted; rep++) {
     const row = { rep, ceiling: null };
-    for (const s of servers) row[s.kind] = {};
+    for (const s of servers) row[s.label] = {};
     runs.push(row);
     // Alternate which server goes first, so slow drift (thermal, GC, page cache) hits both alike.
     const order = rep % 2 ? servers : [...servers].reverse();
@@ -460,17 +470,17 @@ async function main() {
     if (!SKIP.has('pouch')) {
       for (const s of order) {
         if (aborted) break;
-        log(`rep ${rep}/${REPS}: PouchDB push + pull, ${s.kind}`);
-        await measurePushPull(s, source, `bench-pouch-r${rep}-${process.pid}`, row[s.kind]);
-        if (!s.alive()) throw new Error(`${s.kind} died:\n${s.tail()}`);
+        log(`rep ${rep}/${REPS}: PouchDB push + pull, ${s.label}`);
+        await measurePushPull(s, source, `bench-pouch-r${rep}-${process.pid}`, row[s.label]);
+        if (!s.alive()) throw new Error(`${s.label} died:\n${s.tail()}`);
       }
     }
     if (!SKIP.has('raw')) {
       for (const s of order) {
         if (aborted) break;
-        log(`rep ${rep}/${REPS}: raw _bulk_docs + _changes, ${s.kind}`);
-        await measureRaw(s, `bench-raw-r${rep}-${process.pid}`, bodies, row[s.kind]);
-        if (!s.alive()) throw new Error(`${s.kind} died:\n${s.tail()}`);
+        log(`rep ${rep}/${REPS}: raw _bulk_docs + _changes, ${s.label}`);
+        await measureRaw(s, `bench-raw-r${rep}-${process.pid}`, bodies, row[s.label]);
+        if (!s.alive()) throw new Error(`${s.label} died:\n${s.tail()}`);
       }
     }
   }
@@ -509,7 +519,7 @@ function report({ meanBytes, csVersion, runs, wall, load }) {
   const errs = [];
   for (const r of runs) {
     if (r.ceiling?.error) errs.push(`rep ${r.rep} ceiling: ${r.ceiling.error}`);
-    for (const kind of ['couchsync', 'pouchdb-server']) {
+    for (const kind of KINDS) {
       for (const [k, m] of Object.entries(r[kind] || {})) if (m?.error) errs.push(`rep ${r.rep} ${kind} ${k}: ${m.error}`);
     }
   }
@@ -571,11 +581,35 @@ function report({ meanBytes, csVersion, runs, wall, load }) {
   t('raw _bulk_docs ≥ 20,000 docs/s', fmt, (v) => v >= 20_000, bulk.c, ran('bulk'));
   t('_changes with docs ≥ 50,000 rows/s', fmt, (v) => v >= 50_000, changes.c, ran('bulk'));
 
+  // The audit trail's cost: the same measurements on couchsync with COUCHSYNC_AUDIT=false.
+  const audit = {};
+  if (runs.some((r) => r['couchsync-noaudit'])) {
+    w();
+    w('audit trail cost: couchsync audit on vs off (COUCHSYNC_AUDIT=false), same run, interleaved');
+    w(label('') + col('audit on', 11) + col('audit off', 11) + col('on/off', 9) + col('on per CPU-s', 14) +
+      col('off per CPU-s', 15) + col('CPU on/off', 12));
+    for (const [title, key, unit] of [['PouchDB push', 'push', 'docs/s'], ['PouchDB pull', 'pull', 'docs/s'],
+      [`_bulk_docs new_edits:false ×${CONNS} conns`, 'bulk', 'docs/s'], [`_changes include_docs ${limitTxt}`, 'changes', 'rows/s']]) {
+      if (!ran(key)) continue;
+      const on = med('couchsync', key);
+      const off = med('couchsync-noaudit', key);
+      const cpuOn = perCpu('couchsync', key);
+      const cpuOff = perCpu('couchsync-noaudit', key);
+      audit[key] = { on, off, ratio: ratio(on, off), cpuOn, cpuOff };
+      w(label(`${title} (${unit})`) + col(fmt(on), 11) + col(fmt(off), 11) + col(x(ratio(on, off)), 9) +
+        col(fmt(cpuOn), 14) + col(fmt(cpuOff), 15) + col(x(ratio(cpuOff, cpuOn)), 12));
+    }
+    w('(CPU on/off = server CPU per doc with audit on / with audit off)');
+    for (const key of ['push', 'pull']) {
+      if (audit[key]) t(`${key} with audit ≥ 85% of audit off`, pct, (v) => v >= 0.85, audit[key].ratio, true);
+    }
+  }
+
   w();
   w('per repetition: rate (wall s; CPU s used meanwhile by the server / by the client process):');
   const series = [['memory→memory', 'ceiling', null]];
-  for (const kind of ['couchsync', 'pouchdb-server']) {
-    if (kind === 'pouchdb-server' && !hasPeer) continue;
+  for (const kind of KINDS) {
+    if (!runs.some((r) => r[kind])) continue;
     for (const key of ['push', 'pull', 'bulk', 'changes', 'changesN']) series.push([`${kind} ${key}`, kind, key]);
   }
   for (const [name, kind, key] of series) {
@@ -591,7 +625,7 @@ function report({ meanBytes, csVersion, runs, wall, load }) {
     w('HTTP time during push/pull (--trace-http), median repetition: requests × mean ms = total s, timed from');
     w('request to body fully read, so it includes client-side event-loop delays; pull overlaps _changes with');
     w('_bulk_get (batches_limit), so the sum can exceed the wall time.');
-    for (const kind of ['couchsync', 'pouchdb-server']) {
+    for (const kind of KINDS) {
       for (const key of ['push', 'pull']) {
         const ms = pick(kind, key).filter((m) => m?.http);
         if (!ms.length) continue;
@@ -618,7 +652,7 @@ function report({ meanBytes, csVersion, runs, wall, load }) {
   if (opt.json) {
     writeFileSync(opt.json, JSON.stringify({ docs: N, meanBytes, seed: SEED, reps: REPS, batchSize: BATCH_SIZE,
       conns: CONNS, bulkBatch: BULK_BATCH, changesLimit: CHANGES_LIMIT, csVersion, runs,
-      medians: { ceiling, push, pull, bulk, changes } }, null, 2));
+      medians: { ceiling, push, pull, bulk, changes }, audit }, null, 2));
     log(`wrote ${opt.json}`);
   }
 }

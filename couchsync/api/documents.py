@@ -18,6 +18,7 @@ from ..core.revs import normalize_rev
 from ..errors import BadRequest, Conflict, CouchError, NotFound
 from ..storage.database import Database
 from ..storage.reader import Found, Missing, ReadOptions, Wanted, open_docs
+from .audit import get_as_of
 from .context import Ctx
 from .databases import prepare_doc, write_docs
 from .http import json_response, qbool, qjson
@@ -57,10 +58,14 @@ async def get_doc(ctx: Ctx) -> web.StreamResponse:
     ``latest=true`` with ``rev`` opens the winner (CouchDB ``db_doc_req`` GET). The ``ETag`` (the rev)
     is sent only when the doc carries no meta members (``send_doc``). With ``attachments=true`` a
     client whose Accept header takes ``multipart/related`` (a missing Accept does) gets the document
-    as ``multipart/related`` (``send_doc_efficiently``).
+    as ``multipart/related`` (``send_doc_efficiently``). ``?as_of=<RFC 3339 time>`` reads the
+    winning revision of that time from the audit trail (:func:`couchsync.api.audit.get_as_of`).
     """
     db = await ctx.doc_db()
     doc_id = ctx.params["doc"]
+    as_of = ctx.q("as_of")
+    if as_of is not None:
+        return await get_as_of(ctx, db, doc_id, as_of)
     opts = read_options(ctx)
     open_revs = ctx.q("open_revs")
     if open_revs is not None:

@@ -6,7 +6,9 @@
   (protocol reference §0.1; CouchDB ``chttpd_cors.erl``): exact-origin echo, credentials allowed.
   The actual-response headers are added by :func:`add_cors_headers`, registered as the app's
   ``on_response_prepare`` signal, so every response gets them — errors and streamed feeds too.
-* ``auth_middleware`` resolves the user (cookie, then Basic, then JWT) and refreshes cookies.
+* ``auth_middleware`` resolves the user (cookie, then Basic, then JWT) and refreshes cookies; it also
+  sets the audit actor (user, roles, client address) and the audit switch for the request's writes
+  (:mod:`couchsync.audit.actor`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from ..audit.actor import Actor, acting
 from ..auth.cookies import COOKIE_NAME, set_cookie_header
 from ..auth.userctx import ANONYMOUS
 from ..errors import CouchError, Unauthorized
@@ -129,7 +132,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             raise Unauthorized("JWT authentication is not enabled.")
         user = state.decode_jwt(header[7:].strip())
     request[USER] = user
-    response = await handler(request)
+    with acting(Actor(user.name, user.roles, request.remote), audit=state.settings.audit):
+        response = await handler(request)
     if refresh and user.name is not None and not response.prepared:
         s = state.settings
         value = await auth.make_session_cookie(user.name)

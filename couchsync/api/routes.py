@@ -130,6 +130,8 @@ def resolve(segs: list[str]) -> tuple[Methods, dict[str, str]]:
         return {"DELETE": mango.delete_index}, {**params, "ddoc": rest[2], "name": rest[4]}
     if head == "_audit" and rest[1:] == ["_verify"]:
         return {"GET": audit.audit_verify}, params
+    if head == "_audit" and rest[1:] == ["_retention"]:
+        return {"GET": audit.retention, "PUT": audit.retention}, params
     if head == "_partition":
         return _partition_route(rest[1:], params)
     if head == "_local":

@@ -12,6 +12,7 @@ from aiohttp import web
 from ..settings import Settings
 from ..storage.server_config import load_server_config
 from .admin import hospital, tenant, user_group
+from .audit import audit
 from .ddoc import ddoc
 
 
@@ -35,11 +36,15 @@ def main() -> None:
 @click.option("--session-timeout", type=int, default=None,
               help="AuthSession cookie lifetime in seconds [COUCHSYNC_SESSION_TIMEOUT, default 600].")
 @click.option("--log-level", default=None, help="Logging level [COUCHSYNC_LOG_LEVEL, default INFO].")
+@click.option("--app-dir", default=None, help="Built web app served at /_app/ [COUCHSYNC_APP_DIR, default "
+              "the repository's web/dist].")
+@click.option("--audit/--no-audit", default=None, help="Audit trail and history bodies [COUCHSYNC_AUDIT, default "
+              "on]; off only to measure its cost.")
 @click.option("--demo-data", default=None, type=click.Path(exists=True, file_okay=False),
               help="Folder of FHIR bundles loaded into the database 'demo' on first start.")
 def serve(host: str | None, port: int | None, data_dir: str | None, admin: str | None, cors_origins: str | None,
           max_document_size: int | None, max_open_dbs: int | None, session_timeout: int | None,
-          log_level: str | None, demo_data: str | None) -> None:
+          log_level: str | None, app_dir: str | None, audit: bool | None, demo_data: str | None) -> None:
     """Run the server. Every setting also reads COUCHSYNC_<NAME> from the environment
     (e.g. COUCHSYNC_COOKIE_SECURE=true, COUCHSYNC_JWT_KEYS=hmac:_default=<base64>)."""
     from ..api.app import create_app
@@ -48,7 +53,8 @@ def serve(host: str | None, port: int | None, data_dir: str | None, admin: str |
     settings = Settings.from_env({
         "host": host, "port": port, "data_dir": data_dir, "admin": admin, "cors_origins": origins,
         "max_document_size": max_document_size, "max_open_dbs": max_open_dbs,
-        "session_timeout": session_timeout, "log_level": log_level})
+        "session_timeout": session_timeout, "log_level": log_level, "app_dir": app_dir,
+        "audit": audit})
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config, generated = load_server_config(settings.data_dir, settings.admin, settings.bcrypt_rounds)
@@ -57,9 +63,12 @@ def serve(host: str | None, port: int | None, data_dir: str | None, admin: str |
     if generated:
         click.echo(f"Generated server admin (shown once, stored as a bcrypt hash): {generated}", err=True)
     if demo_data:
+        from ..audit.actor import CLI, acting
         from .demo import load_demo
 
-        for line in asyncio.run(load_demo(settings.data_dir, demo_data, settings.bcrypt_rounds)):
+        with acting(CLI, audit=settings.audit):  # audited as the command line
+            lines = asyncio.run(load_demo(settings.data_dir, demo_data, settings.bcrypt_rounds))
+        for line in lines:
             click.echo(line, err=True)
     _raise_fd_limit()
     app = create_app(settings, config)
@@ -104,6 +113,7 @@ main.add_command(tenant)
 main.add_command(hospital)
 main.add_command(user_group)
 main.add_command(ddoc)
+main.add_command(audit)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,8 @@ class Database:
         self._write_lock = asyncio.Lock()
         self.notifier = ChangesNotifier()
         self.meta: dict[str, Any] = {}
+        #: meta values staged by the running write transaction (:meth:`stage_meta`)
+        self._staged: dict[str, Any] | None = None
         self.compact_running = False
         self.last_used = time.monotonic()
 
@@ -121,9 +123,12 @@ class Database:
             async with writer.execute("PRAGMA user_version") as cur:
                 row = await cur.fetchone()
             version = row[0] if row else 0
-            for i in range(version, len(MIGRATIONS)):
-                await writer.executescript(MIGRATIONS[i])
-                await writer.execute(f"PRAGMA user_version={i + 1}")
+            for i in range(version, len(MIGRATIONS)):  # each migration and its version bump atomically
+                try:
+                    await writer.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[i]}; PRAGMA user_version={i + 1}; COMMIT;")
+                except BaseException:
+                    await writer.close()  # closing rolls the half-applied migration back
+                    raise
             async with writer.execute("SELECT key, value FROM meta") as cur:
                 self.meta = {k: orjson.loads(v) async for k, v in cur}
             self._reader = await self._connect()
@@ -170,7 +175,8 @@ class Database:
         """Runs ``fn(conn)`` in one ``BEGIN IMMEDIATE … COMMIT`` under the write lock.
 
         ``meta_updates(result)`` returns meta keys to store in the same transaction; they are
-        mirrored in memory only after the commit. On any exception the transaction is rolled back.
+        mirrored in memory only after the commit; so are values ``fn`` staged with :meth:`stage_meta`.
+        On any exception the transaction is rolled back.
         The transaction runs shielded: a client that disconnects cannot interrupt a commit halfway
         and leave the in-memory counters behind the file.
         """
@@ -183,9 +189,10 @@ class Database:
             conn = self._writer
             assert conn is not None
             await conn.execute("BEGIN IMMEDIATE")
+            self._staged = {}
             try:
                 result = await fn(conn)
-                updates = meta_updates(result) if meta_updates else {}
+                updates = {**self._staged, **(meta_updates(result) if meta_updates else {})}
                 if updates:
                     await conn.executemany(
                         "INSERT INTO meta(key, value) VALUES (?, ?) "
@@ -195,10 +202,34 @@ class Database:
             except BaseException:
                 await conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._staged = None
             self.meta.update(updates)
         if "update_seq" in updates:
             await self.notifier.notify(self.update_seq)
         return result
+
+    def stage_meta(self, key: str, value: Any) -> None:
+        """Stores a meta value with the running write transaction (inside :meth:`write` only)."""
+        assert self._staged is not None, "stage_meta outside a write transaction"
+        self._staged[key] = value
+
+    def current_meta(self, key: str, default: Any = None) -> Any:
+        """A meta value as the running write transaction sees it (staged, else committed)."""
+        if self._staged is not None and key in self._staged:
+            return self._staged[key]
+        return self.meta.get(key, default)
+
+    async def checkpoint(self, mode: str = "TRUNCATE") -> None:
+        """``PRAGMA wal_checkpoint(mode)`` on the writer, between transactions: with ``TRUNCATE``
+        the WAL (which still holds old page images) is copied back and emptied. Best effort: a
+        checkpoint blocked by a reader leaves the WAL for the next one."""
+        if mode not in ("PASSIVE", "FULL", "RESTART", "TRUNCATE"):
+            raise ValueError(mode)
+        async with self._write_lock:
+            await self.ensure_open()
+            assert self._writer is not None
+            await self._writer.execute(f"PRAGMA wal_checkpoint({mode})")
 
     async def set_meta(self, key: str, value: Any) -> None:
         """Stores one meta value durably (``revs_limit``, ``security``, …)."""
@@ -226,13 +257,15 @@ class Database:
 
     async def get_revs(self, pairs: Sequence[tuple[str, str]],
                        conn: aiosqlite.Connection | None = None) -> dict[tuple[str, str], RevBody]:
-        """Stored revision bodies for ``(doc_id, rev)`` pairs (absent ones omitted)."""
+        """Stored revision bodies for ``(doc_id, rev)`` pairs (absent ones omitted). Bodies kept for
+        history only (``history_only``: stemmed, compacted or purged revisions) are absent here, as
+        over the CouchDB API; :mod:`couchsync.audit` reads them."""
         out: dict[tuple[str, str], RevBody] = {}
         uniq = list(dict.fromkeys(pairs))
         for i in range(0, len(uniq), 400):
             chunk = uniq[i:i + 400]
             sql = ("SELECT doc_id, rev, deleted, body, atts FROM revs WHERE (doc_id, rev) IN (VALUES "
-                   + ",".join(["(?,?)"] * len(chunk)) + ")")
+                   + ",".join(["(?,?)"] * len(chunk)) + ") AND history_only = 0")
             params = [x for pair in chunk for x in pair]
             rows = await (_fetchall(conn, sql, params) if conn is not None else self.read(sql, params))
             for d, r, deleted, body, atts in rows:

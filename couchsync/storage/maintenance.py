@@ -7,6 +7,12 @@ transactions so writers are never blocked for long, with ``compact_running`` set
 Purge (``_purge``) removes leaf revisions — and ancestors no remaining leaf needs — for good; a
 document whose every leaf is purged disappears from ``_all_docs`` and ``_changes``, a partial purge
 gives the document a new seq. Sources: CouchDB ``couch_db_updater`` (purge), ``couch_bt_engine_compactor``.
+
+With the audit trail on (:mod:`couchsync.audit`), compaction and purge *flag* the bodies they take
+out of the rev tree as history (``revs.history_only``) instead of deleting them, each purged document
+gets a ``purge`` audit entry, and compaction ends with the retention pass
+(:func:`couchsync.audit.retention.expire`), which removes history bodies older than the database's
+retention.
 """
 
 from __future__ import annotations
@@ -19,6 +25,10 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from ..audit import actor as audit_actor
+from ..audit import retention
+from ..audit import store as audit_store
+from ..audit.chain import PURGE
 from ..core import revtree
 from ..core.revs import normalize_rev
 from ..errors import CouchError
@@ -54,6 +64,7 @@ async def _compact(db: Database) -> None:
                 break
             last = rows[-1][0]
             await db.write(partial(_compact_docs, db, rows=rows))
+        await retention.expire(db)
         await db.write(_drop_unreferenced_blobs)
         await db.read("PRAGMA wal_checkpoint(PASSIVE)")
     except Exception:  # compaction must never take the server down; it is retried by the next call
@@ -78,13 +89,16 @@ async def _compact_docs(db: Database, conn: aiosqlite.Connection, *, rows: list[
             drops.append((doc_id, n.rev))
         updates.append((orjson.dumps(revtree.to_json(tree)), doc_id))
     if drops:
-        await conn.executemany("DELETE FROM revs WHERE doc_id=? AND rev=?", drops)
+        await conn.executemany("UPDATE revs SET history_only = 1 WHERE doc_id=? AND rev=?" if audit_actor.enabled()
+                               else "DELETE FROM revs WHERE doc_id=? AND rev=?", drops)
         await conn.executemany("UPDATE docs SET rev_tree=? WHERE doc_id=?", updates)
 
 
 async def _drop_unreferenced_blobs(conn: aiosqlite.Connection) -> None:
     referenced: set[str] = set()
-    async with conn.execute("SELECT atts FROM revs WHERE atts IS NOT NULL") as cur:
+    # history bodies keep their attachment metadata, not the data: a blob goes once no revision
+    # visible over the CouchDB API references it, as in CouchDB
+    async with conn.execute("SELECT atts FROM revs WHERE atts IS NOT NULL AND history_only = 0") as cur:
         async for (atts,) in cur:
             referenced.update(a["digest"] for a in orjson.loads(atts).values())
     async with conn.execute("SELECT digest FROM attachments") as cur:
@@ -94,9 +108,13 @@ async def _drop_unreferenced_blobs(conn: aiosqlite.Connection) -> None:
 
 
 async def purge(db: Database, request: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Purges leaf revs; returns ``{"docid": [purged revs]}``. Non-leaf or unknown revs are ignored."""
+    """Purges leaf revs; returns ``{"docid": [purged revs]}``. Non-leaf or unknown revs are ignored.
+    With the audit on, the removed bodies stay as history and each purged document gets a ``purge``
+    entry (``info``: ``revs`` purged, ``removed`` from the tree)."""
 
     async def fn(conn: aiosqlite.Connection) -> tuple[dict[str, list[str]], dict[str, Any]]:
+        audit = audit_actor.enabled()
+        entries = []
         rows = await db.get_doc_rows(request.keys(), conn)
         seq = db.update_seq
         purge_seq = int(db.meta["purge_seq"])
@@ -118,7 +136,11 @@ async def purge(db: Database, request: dict[str, list[str]]) -> dict[str, list[s
                 continue
             result[doc_id] = gone
             removed = _remove_leaves(tree, gone)
-            await conn.executemany("DELETE FROM revs WHERE doc_id=? AND rev=?", [(doc_id, r) for r in removed])
+            await conn.executemany("UPDATE revs SET history_only = 1 WHERE doc_id=? AND rev=?" if audit
+                                   else "DELETE FROM revs WHERE doc_id=? AND rev=?", [(doc_id, r) for r in removed])
+            if audit:
+                entries.append(audit_store.new_entry(db, PURGE, doc_id, info={"revs": gone, "removed": removed},
+                                                     db_seq=None if not tree else seq + 1))
             purge_seq += 1
             await conn.execute("INSERT INTO purged(purge_seq, doc_id, revs) VALUES (?,?,?)",
                                (purge_seq, doc_id, orjson.dumps(gone)))
@@ -141,6 +163,7 @@ async def purge(db: Database, request: dict[str, list[str]]) -> dict[str, list[s
                  orjson.dumps([[n.rev, int(n.deleted)] for n in lv]), doc_id))
         limit = int(db.meta["purged_infos_limit"])
         await conn.execute("DELETE FROM purged WHERE purge_seq <= ?", (purge_seq - limit,))
+        await audit_store.append(db, conn, entries)
         meta = {"update_seq": seq, "purge_seq": purge_seq, "doc_count": doc_count, "doc_del_count": del_count}
         return result, meta
 

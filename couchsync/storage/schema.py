@@ -14,6 +14,11 @@ Large rows (bodies, blobs) live in rowid tables: SQLite advises ``WITHOUT ROWID`
 * ``purged`` — ``_purged_infos``.
 * ``view_indexes``, ``view_rows`` — map results per design-doc signature; ``view_rows_back`` is the
   back-index (doc → its rows) used to drop stale rows when a document changes.
+* ``audit`` — the append-only, hash-chained audit trail (:mod:`couchsync.audit`); ``revs.history_only``
+  marks bodies kept for history only (stemmed, compacted or purged revisions: *missing* over the
+  CouchDB API); ``erased`` lists erased documents with the revs erased and the tombstones written (the
+  updater refuses replicated revisions descending from them; the first erasure adds the trigger
+  ``view_rows_erased``, see :mod:`couchsync.audit.erase`).
 """
 
 from __future__ import annotations
@@ -56,6 +61,22 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (sig, view, part, key_sort, doc_id, n)
     ) WITHOUT ROWID;
     CREATE INDEX view_rows_back ON view_rows(sig, doc_id);
+    """,
+    # audit trail (issue 7): see couchsync/audit/__init__.py for the entry and hash definitions
+    """
+    ALTER TABLE revs ADD COLUMN history_only INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX revs_history ON revs(doc_id, rev) WHERE history_only = 1;
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, user TEXT, roles TEXT NOT NULL, address TEXT,
+        op TEXT NOT NULL, doc_id TEXT, partition TEXT, rev TEXT, parent TEXT, deleted INTEGER NOT NULL,
+        digest BLOB, db_seq INTEGER, info TEXT, prev BLOB NOT NULL, hash BLOB NOT NULL,
+        salt BLOB, erased INTEGER
+    );
+    CREATE INDEX audit_doc ON audit(doc_id, seq) WHERE doc_id IS NOT NULL;
+    CREATE INDEX audit_ts ON audit(ts);
+    CREATE INDEX audit_partition ON audit(partition, seq) WHERE partition IS NOT NULL;
+    CREATE TABLE erased (doc_id TEXT PRIMARY KEY, audit_seq INTEGER NOT NULL, revs TEXT NOT NULL,
+                         tombstones TEXT NOT NULL) WITHOUT ROWID;
     """,
 ]
 

@@ -8,9 +8,13 @@ A batch (a PUT, a DELETE, a ``_bulk_docs`` request) is applied in one transactio
    ``new_edits=false``; resolve attachments; record per-document errors;
 3. stem each changed tree to ``_revs_limit``;
 4. write changed ``docs`` rows with new seqs, new revision bodies and blobs, drop stemmed bodies;
-5. commit, then update counters and wake ``_changes`` listeners.
+5. append one audit entry per accepted revision (:mod:`couchsync.audit`), in request order;
+6. commit, then update counters and wake ``_changes`` listeners.
 
 An update that does not change a rev tree (a replicated rev we already have) allocates no seq.
+With the audit on (:func:`couchsync.audit.actor.enabled`), stemmed revisions keep their bodies as
+history (``revs.history_only``, invisible to the CouchDB read paths), and a stored body is never
+replaced: a revision accepted again (a compacted rev replicated back) keeps the body it had.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from ..audit import actor as audit_actor
+from ..audit import store as audit_store
+from ..audit.chain import CREATE, DELETE, REPLICATE, UPDATE
 from ..core import revtree
 from ..core.documents import (
     DocInput,
@@ -33,7 +40,7 @@ from ..core.documents import (
 from ..core.edits import add_child, interactive_parent
 from ..core.revs import new_revid
 from ..core.revtree import RevTree
-from ..errors import CouchError
+from ..errors import CouchError, Forbidden
 from .database import Database, RevBody
 
 DESIGN_PARTITION = "_design"
@@ -68,6 +75,8 @@ class _DocState:
     was_deleted: bool
     changed: bool = False
     new_revs: list[tuple[str, bool, bytes, bytes | None]] = field(default_factory=list)
+    #: per entry of ``new_revs``: ``(parent rev, audit op)``
+    audit: list[tuple[str | None, str]] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
 
 
@@ -77,6 +86,16 @@ class _Batch:
     states: dict[str, _DocState]
     blobs: dict[str, bytes]
     new_meta: dict[str, Any]
+    #: accepted revisions in request order: ``(doc_id, index in its state's new_revs)``
+    accepted: list[tuple[str, int]] = field(default_factory=list)
+    #: the audit op of every revision of the batch (erasure tombstones), instead of the write's own
+    op: str | None = None
+    #: erased documents of a replicated batch: ``{doc_id: (revs erased, erasure tombstones)}``
+    erased: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
+
+    def accept(self, doc_id: str, state: _DocState, parent: str | None, op: str) -> None:
+        state.audit.append((parent, op))
+        self.accepted.append((doc_id, len(state.new_revs) - 1))
 
 
 async def update_docs(
@@ -91,34 +110,44 @@ async def update_docs(
     """
 
     async def apply(conn: aiosqlite.Connection) -> _Batch:
-        rows = await db.get_doc_rows([d.id for d in docs if d.id is not None], conn)
-        states: dict[str, _DocState] = {}
-        for doc_id, row in rows.items():
-            states[doc_id] = _DocState(row.tree(), True, row.deleted)
-        batch = _Batch([], states, {}, {})
-        limit = int(db.meta["revs_limit"])
-        for doc in docs:
-            assert doc.id is not None
-            state = states.setdefault(doc.id, _DocState({}, False, False))
-            try:
-                if new_edits:
-                    res = await _interactive(db, conn, doc, state, batch, validate)
-                else:
-                    res = await _replicated(db, conn, doc, state, batch, validate)
-            except CouchError as e:
-                if e.status in (412, 413) or e.error == "bad_request":
-                    raise
-                res = {"id": doc.id, "error": e.error, "reason": e.reason}
-                if not new_edits and doc.rev:
-                    res["rev"] = doc.rev
-            batch.results.append(res)
-            if state.changed:
-                state.dropped.extend(revtree.stem(state.tree, limit))
-        await _persist(db, conn, batch)
-        return batch
+        return await apply_docs(db, conn, docs, new_edits=new_edits, validate=validate)
 
     batch = await db.write(apply, lambda b: b.new_meta)
     return batch.results
+
+
+async def apply_docs(db: Database, conn: aiosqlite.Connection, docs: list[DocInput], *, new_edits: bool,
+                     validate: Validator | None = None, op: str | None = None) -> _Batch:
+    """The body of :func:`update_docs`, inside a write transaction the caller runs (an erasure
+    writes its tombstones with ``op="tombstone"`` in its own transaction). The caller stores
+    ``batch.new_meta`` with the commit."""
+    rows = await db.get_doc_rows([d.id for d in docs if d.id is not None], conn)
+    states: dict[str, _DocState] = {}
+    for doc_id, row in rows.items():
+        states[doc_id] = _DocState(row.tree(), True, row.deleted)
+    batch = _Batch([], states, {}, {}, op=op)
+    if not new_edits and db.current_meta("erasures"):
+        batch.erased = await _erased(conn, [d.id for d in docs if d.id is not None])
+    limit = int(db.meta["revs_limit"])
+    for doc in docs:
+        assert doc.id is not None
+        state = states.setdefault(doc.id, _DocState({}, False, False))
+        try:
+            if new_edits:
+                res = await _interactive(db, conn, doc, state, batch, validate)
+            else:
+                res = await _replicated(db, conn, doc, state, batch, validate)
+        except CouchError as e:
+            if e.status in (412, 413) or e.error == "bad_request":
+                raise
+            res = {"id": doc.id, "error": e.error, "reason": e.reason}
+            if not new_edits and doc.rev:
+                res["rev"] = doc.rev
+        batch.results.append(res)
+        if state.changed:
+            state.dropped.extend(revtree.stem(state.tree, limit))
+    await _persist(db, conn, batch)
+    return batch
 
 
 async def _previous_atts(
@@ -193,6 +222,8 @@ async def _interactive(
     body, atts_json = _encode(doc, atts)
     state.new_revs.append((node.rev, doc.deleted, body, atts_json))
     state.changed = True
+    batch.accept(doc.id, state, parent.rev if parent else None,
+                 DELETE if doc.deleted else CREATE if parent is None or parent.deleted else UPDATE)
     batch.blobs.update(atts.blobs)
     return {"ok": True, "id": doc.id, "rev": node.rev}
 
@@ -216,6 +247,8 @@ async def _replicated(
     existing = state.tree.get(leaf)
     if existing is not None and existing.available:
         return {"id": doc.id, "rev": leaf, "ok": True}
+    if doc.id in batch.erased:
+        _check_not_erased(batch.erased[doc.id], start, ids)
     previous = None
     if any(isinstance(a, dict) and a.get("stub") for a in (doc.attachments or {}).values()):
         ancestor = next(
@@ -239,12 +272,41 @@ async def _replicated(
     body, atts_json = _encode(doc, atts)
     state.new_revs.append((leaf, doc.deleted, body, atts_json))
     state.changed = True
+    batch.accept(doc.id, state, f"{start - 1}-{ids[1]}" if len(ids) > 1 else None, REPLICATE)
     batch.blobs.update(atts.blobs)
     return {"id": doc.id, "rev": leaf, "ok": True}
 
 
+ERASED_REASON = "This document was erased; revisions written before its erasure are refused."
+
+
+async def _erased(conn: aiosqlite.Connection, doc_ids: list[str]) -> dict[str, tuple[set[str], set[str]]]:
+    """The erased documents among ``doc_ids`` (table ``erased``, see :mod:`couchsync.audit.erase`)."""
+    ids = list(dict.fromkeys(doc_ids))
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        async with conn.execute("SELECT doc_id, revs, tombstones FROM erased WHERE doc_id IN ("
+                                + ",".join("?" * len(chunk)) + ")", chunk) as cur:
+            async for doc_id, revs, tombs in cur:
+                out[doc_id] = (set(orjson.loads(revs)), set(orjson.loads(tombs)))
+    return out
+
+
+def _check_not_erased(erased: tuple[set[str], set[str]], start: int, ids: list[str]) -> None:
+    """A replicated path that descends from an erased revision without passing through an erasure
+    tombstone brings erased content back (a client that edited the document before it synced the
+    erasure): ``Forbidden`` (a per-document 403, which PouchDB reports as ``denied``)."""
+    revs, tombstones = erased
+    path = {f"{start - k}-{r}" for k, r in enumerate(ids)}
+    if path & revs and not path & tombstones:
+        raise Forbidden(ERASED_REASON)
+
+
 async def _persist(db: Database, conn: aiosqlite.Connection, batch: _Batch) -> None:
+    audit = audit_actor.enabled()
     seq = db.update_seq
+    doc_seqs: dict[str, int] = {}
     doc_count = int(db.meta["doc_count"])
     del_count = int(db.meta["doc_del_count"])
     doc_rows: list[tuple[Any, ...]] = []
@@ -254,6 +316,7 @@ async def _persist(db: Database, conn: aiosqlite.Connection, batch: _Batch) -> N
         if not st.changed:
             continue
         seq += 1
+        doc_seqs[doc_id] = seq
         lv = revtree.leaves(st.tree)
         winner = lv[0]
         doc_rows.append(
@@ -277,7 +340,8 @@ async def _persist(db: Database, conn: aiosqlite.Connection, batch: _Batch) -> N
         else:
             doc_count += 1
         kept = {r for r, *_ in st.new_revs if r in st.tree}
-        rev_rows.extend((doc_id, r, int(d), b, a) for r, d, b, a in st.new_revs if r in kept)
+        rev_rows.extend((doc_id, r, int(d), b, a, 0 if r in kept else 1) for r, d, b, a in st.new_revs
+                        if audit or r in kept)  # stemmed at once: kept for history only
         dropped_rows.extend((doc_id, r) for r in st.dropped)
     if not doc_rows:
         return
@@ -287,16 +351,30 @@ async def _persist(db: Database, conn: aiosqlite.Connection, batch: _Batch) -> N
         "deleted=excluded.deleted, rev_tree=excluded.rev_tree, leaves=excluded.leaves",
         doc_rows,
     )
-    await conn.executemany(
-        "INSERT INTO revs(doc_id, rev, deleted, body, atts) VALUES (?,?,?,?,?) ON CONFLICT(doc_id, rev) "
-        "DO UPDATE SET deleted=excluded.deleted, body=excluded.body, atts=excluded.atts",
+    await conn.executemany(  # a stored body is never replaced (history is append-only)
+        "INSERT INTO revs(doc_id, rev, deleted, body, atts, history_only) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT(doc_id, rev) DO UPDATE SET history_only = min(history_only, excluded.history_only)",
         rev_rows,
     )
     if dropped_rows:
-        await conn.executemany("DELETE FROM revs WHERE doc_id=? AND rev=?", dropped_rows)
+        await conn.executemany("UPDATE revs SET history_only = 1 WHERE doc_id=? AND rev=?" if audit
+                               else "DELETE FROM revs WHERE doc_id=? AND rev=?", dropped_rows)
     if batch.blobs:
         await conn.executemany(
             "INSERT OR IGNORE INTO attachments(digest, length, data) VALUES (?,?,?)",
             [(d, len(b), b) for d, b in batch.blobs.items()],
         )
+    if audit:
+        await _append_audit(db, conn, batch, doc_seqs)
     batch.new_meta = {"update_seq": seq, "doc_count": doc_count, "doc_del_count": del_count}
+
+
+async def _append_audit(db: Database, conn: aiosqlite.Connection, batch: _Batch, doc_seqs: dict[str, int]) -> None:
+    """One entry per accepted revision, in request order, by the current actor."""
+    revisions: list[audit_store.Revision] = []
+    for doc_id, i in batch.accepted:
+        st = batch.states[doc_id]
+        rev, deleted, body, atts = st.new_revs[i]
+        parent, op = st.audit[i]
+        revisions.append((batch.op or op, doc_id, rev, parent, deleted, body, atts, doc_seqs.get(doc_id)))
+    await audit_store.append_revisions(db, conn, revisions)
