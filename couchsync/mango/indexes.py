@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,3 +227,25 @@ def mapper(indexes: Sequence[Index]) -> Callable[[list[bytes]], Awaitable[list[l
         return await asyncio.to_thread(_map_docs, indexes, docs)
 
     return run
+
+
+def sql_paths(indexes: Sequence[Index]) -> list[list[str | None]] | None:
+    """Per index, SQLite JSON paths of its fields (``None`` for ``_id``), when every field is a plain
+    member path (no array index, no other ``_`` member, no quote) and no index has a partial filter
+    or reads ``_conflicts``; else ``None`` (the indexer then decodes whole documents)."""
+    if sqlite3.sqlite_version_info < (3, 38):  # the JSON `->` operator
+        return None
+    out: list[list[str | None]] = []
+    for index in indexes:
+        if index.partial is not None:
+            return None
+        paths: list[str | None] = []
+        for path in index.paths:
+            if path == ("_id",):
+                paths.append(None)
+                continue
+            if path[0].startswith("_") or any('"' in seg or sel.is_array_index(seg) for seg in path):
+                return None
+            paths.append("$" + "".join(f'."{seg}"' for seg in path))
+        out.append(paths)
+    return out

@@ -79,6 +79,7 @@ __all__ = [
     "erlang_term",
     "get_field",
     "get_path",
+    "is_array_index",
     "matches",
     "normalize",
     "parse_field",
@@ -202,6 +203,11 @@ def _get_path(value: Any, path: Iterable[str]) -> Any:
         else:
             return BAD_PATH
     return value
+
+
+def is_array_index(segment: str) -> bool:
+    """A path segment that ``get_field`` would also read as an array index (``0``, ``-1``)."""
+    return _ARRAY_INDEX.fullmatch(segment) is not None
 
 
 def get_path(value: Any, path: Iterable[str]) -> Any:

@@ -72,6 +72,18 @@ async def changes_page(db: Database, since: int, limit: int, *, descending: bool
     return out
 
 
+async def extract_page(db: Database, since: int, limit: int, paths: list[str | None]) -> list[tuple[Any, ...]]:
+    """Up to ``limit`` changed documents after ``since`` in seq order, as ``(seq, doc_id, deleted,
+    value…)`` where each value is the winning body's member at a SQLite JSON path (``$."a"."b"``)
+    as JSON text, or ``NULL`` when absent (``None`` in ``paths``: the doc id). Lets an index whose
+    keys are plain fields skip decoding whole documents (Mango json indexes)."""
+    cols = ", ".join("d.doc_id" if p is None else "r.body -> ?" for p in paths)
+    params: list[Any] = [p for p in paths if p is not None]
+    sql = (f"SELECT d.seq, d.doc_id, d.deleted, {cols} FROM docs d LEFT JOIN revs r ON r.doc_id = d.doc_id "
+           f"AND r.rev = d.winning_rev AND d.deleted = 0 WHERE d.seq > ? ORDER BY d.seq LIMIT ?")
+    return list(await db.read(sql, [*params, since, limit]))
+
+
 async def pending_after(db: Database, seq: int, partitions: frozenset[str] | None = None) -> int:
     """Number of documents changed after ``seq`` (``pending`` in ``_changes``), within ``partitions``."""
     if partitions is None:

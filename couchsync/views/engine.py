@@ -103,10 +103,11 @@ class ViewEngine:
         """Brings the index of ``ddoc`` up to date; returns its seq. Mango (``query``) design docs
         are indexed by their Python mapper, JavaScript ones in their sandbox."""
         if ddoc.is_query:
-            from ..mango.indexes import from_ddoc, mapper
+            from ..mango.indexes import from_ddoc, mapper, sql_paths
 
             indexes = from_ddoc(ddoc)
-            return await self.indexer.update(db, ddoc, mapper(indexes), [i.name for i in indexes])
+            return await self.indexer.update(db, ddoc, mapper(indexes), [i.name for i in indexes],
+                                             extract=sql_paths(indexes))
         compiled = await self.compiled(db, ddoc, rev)
         names = list(ddoc.views)
         return await self.indexer.update(db, ddoc, lambda docs: compiled.amap_docs(names, docs), names)

@@ -21,7 +21,7 @@ from ..core.collate import sort_key
 from ..core.documents import partition_of
 from ..core.render import render_doc
 from ..storage import views as view_store
-from ..storage.changes import changes_page
+from ..storage.changes import changes_page, extract_page
 from ..storage.database import Database
 from .design import DesignDoc
 
@@ -58,8 +58,12 @@ class Indexer:
     def _lock(self, db: Database, sig: str) -> asyncio.Lock:
         return self._locks.setdefault((db.path, sig), asyncio.Lock())
 
-    async def update(self, db: Database, ddoc: DesignDoc, mapper: Mapper, view_names: list[str]) -> int:
-        """Indexes every change up to the database's current seq; returns the index seq."""
+    async def update(self, db: Database, ddoc: DesignDoc, mapper: Mapper, view_names: list[str],
+                     extract: list[list[str | None]] | None = None) -> int:
+        """Indexes every change up to the database's current seq; returns the index seq.
+
+        ``extract`` (Mango json indexes on plain fields): per view, the SQLite JSON paths of its key
+        members; rows are then built from those values alone, without decoding documents."""
         sig = ddoc.signature
         known = (db.path, db.instance_id, sig)
         if self._known.get(known) == db.update_seq:
@@ -70,14 +74,22 @@ class Indexer:
             seq = seq or 0
             include_design = bool((ddoc.body.get("options") or {}).get("include_design"))
             target = db.update_seq
-            # pipelined: page N's rows are written (SQLite, off the event loop) while page N+1 is
-            # read and mapped; writes stay in order, each in its own transaction with its seq
-            writing: asyncio.Future[None] | None = None
-            try:
-                while seq < target:
-                    page = await changes_page(db, seq, PAGE, with_bodies=True)
-                    if not page:
-                        break
+
+            if extract is not None:
+                flat = [p for paths in extract for p in paths]
+
+                def read(since: int) -> Awaitable[list[Any]]:
+                    return extract_page(db, since, PAGE, flat)
+
+                async def build(page: list[Any]) -> tuple[list[str], list[tuple[Any, ...]], int]:
+                    stale = [] if fresh else [r[1] for r in page]
+                    return stale, self._extracted_rows(ddoc, view_names, extract, page), page[-1][0]
+            else:
+
+                def read(since: int) -> Awaitable[list[Any]]:
+                    return changes_page(db, since, PAGE, with_bodies=True)
+
+                async def build(page: list[Any]) -> tuple[list[str], list[tuple[Any, ...]], int]:
                     docs: list[bytes] = []  # JSON text straight from storage: no decode/re-encode
                     ids: list[str] = []
                     stale: list[str] = []
@@ -90,18 +102,60 @@ class Indexer:
                                                _conflicts(ch.leaves_json) if ddoc.is_query else ()))
                         ids.append(ch.doc_id)
                     results = await mapper(docs) if docs else []
-                    rows = self._rows(ddoc, view_names, ids, results)
-                    seq = page[-1].seq
+                    return stale, self._rows(ddoc, view_names, ids, results), page[-1].seq
+
+            # pipelined: page N+1 is read (a reader thread) and page N-1 written (the writer
+            # thread) while page N is mapped; writes stay in order, each in its own transaction
+            reading: asyncio.Future[list[Any]] | None = None
+            writing: asyncio.Future[None] | None = None
+            try:
+                if seq < target:
+                    reading = asyncio.ensure_future(read(seq))
+                while reading is not None:
+                    page = await reading
+                    reading = None
+                    if not page:
+                        break
+                    stale, rows, last = await build(page)
+                    rows.sort()  # primary-key order: appends to the index b-tree instead of random inserts
+                    if last < target:
+                        reading = asyncio.ensure_future(read(last))
+                    seq = last
                     if writing is not None:
                         await writing
                     writing = asyncio.ensure_future(view_store.apply_batch(db, sig, ddoc.id, stale, rows, seq))
             finally:
+                if reading is not None:
+                    reading.cancel()
+                    await asyncio.gather(reading, return_exceptions=True)
                 if writing is not None:
                     await writing
             if fresh and seq == 0:
                 await view_store.apply_batch(db, sig, ddoc.id, [], [], 0)
             self._known[known] = seq
             return seq
+
+    @staticmethod
+    def _extracted_rows(ddoc: DesignDoc, view_names: list[str], extract: list[list[str | None]],
+                        page: list[Any]) -> list[tuple[Any, ...]]:
+        """Rows ``key = [field values]``, ``value = null`` from :func:`extract_page` rows; a document
+        missing a field has no row (Mango ``get_index_entries``)."""
+        rows: list[tuple[Any, ...]] = []
+        loads = orjson.loads
+        for r in page:
+            doc_id = r[1]
+            if r[2] or doc_id.startswith("_design/"):
+                continue
+            part = (partition_of(doc_id) or "") if ddoc.partitioned else ""
+            i = 3
+            for view, paths in zip(view_names, extract, strict=True):
+                values = r[i:i + len(paths)]
+                i += len(paths)
+                if any(v is None for v in values):
+                    continue
+                key = [doc_id if p is None else loads(v) for p, v in zip(paths, values, strict=True)]
+                rows.append((view, part, sort_key(key), doc_id, 0, orjson.dumps(key), b"null"))
+        return rows
 
     def _rows(
         self,
