@@ -95,12 +95,13 @@ def from_ddoc(ddoc: DesignDoc) -> list[Index]:
             fields = _def_fields(definition.get("fields"))
             partial_raw = definition.get("partial_filter_selector") or None
             partial = sel.normalize(partial_raw) if partial_raw else None
-        except CouchError:
+            paths = tuple(sel.parse_field(f) for f, _ in fields)
+        except CouchError:  # e.g. a field with an empty segment, in a ddoc written directly
             continue
         if not fields:
             continue
         out.append(Index(ddoc.id, name, "json", fields, ddoc.partitioned, partial, partial_raw,
-                         ddoc.signature, tuple(sel.parse_field(f) for f, _ in fields)))
+                         ddoc.signature, paths))
     return out
 
 
@@ -171,6 +172,11 @@ def parse_new_index(body: Any) -> NewIndex:
     fields = parse_sort(index["fields"])
     if not fields.specs:
         raise _invalid_index("Index fields must not be empty.")
+    for name, _ in fields.specs:
+        try:
+            sel.parse_field(name)
+        except CouchError:
+            raise _invalid_index(f"Invalid field name: {name}") from None
     partial = index.get("partial_filter_selector")
     if partial is not None:
         sel.normalize(partial)  # validates; stored as given

@@ -1326,3 +1326,14 @@ async def test_index_follows_writes_and_deletes(client: TestClient, db: str) -> 
         revs[doc_id] = r["rev"]
         live[doc_id] = {"_id": doc_id, "score": 42, "kind": "a"}
     await check()
+
+
+async def test_bad_field_names_never_poison_the_database(client: TestClient, db: str) -> None:
+    """A field with an empty segment is refused at ``_index`` (400), and a query design document
+    written directly with one is skipped: ``_find`` and ``GET _index`` keep answering."""
+    await err(client, "POST", f"/{db}/_index", {"index": {"fields": ["a..b"]}}, 400, "invalid_index")
+    await ok(client, "PUT", f"/{db}/_design/bad", {"language": "query", "views": {"v": {
+        "map": {"fields": {"a..b": "asc"}}, "reduce": "_count", "options": {"def": {"fields": ["a..b"]}}}}}, 201)
+    await bulk(client, db, [{"_id": "d1", "a": {"b": 1}}])
+    assert ids(await find(client, db, {"selector": {"a.b": 1}})) == ["d1"]
+    assert (await ok(client, "GET", f"/{db}/_index"))["total_rows"] == 1
