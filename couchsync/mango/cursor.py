@@ -32,11 +32,11 @@ from ..core.collate import sort_key
 from ..core.render import attachment_json, render_doc
 from ..errors import CouchError
 from ..storage import views as view_store
-from ..storage.database import Database
+from ..storage.database import Database, live_conflicts
 from .indexes import Index
 from .opts import FindRequest
 from .planner import MAX, MIN, Plan, covers
-from .selector import parse_field, project
+from .selector import parse_field, project, set_path
 
 NO_INDEX_WARNING = "No matching index found, create an index to optimize query time."
 SCAN_WARNING = ("The number of documents examined is high in proportion to the number of results "
@@ -180,36 +180,23 @@ def _derived_doc(doc_id: str, paths: list[tuple[str, ...]], key: list[Any]) -> d
     """A document rebuilt from a covering index row: ``_id`` and each column's value at its path."""
     doc: dict[str, Any] = {"_id": doc_id}
     for path, value in zip(paths, key, strict=True):
-        target = doc
-        for segment in path[:-1]:
-            target = target.setdefault(segment, {})
-        target[path[-1]] = value
+        doc = set_path(doc, path, value)
     return doc
 
 
 def _render(doc_id: str, rev: str, leaves: bytes, body: bytes, atts: bytes | None, conflicts: bool) -> bytes:
     """The winning revision as the document API renders it (attachment stubs; ``_conflicts``)."""
     extras: list[tuple[str, Any]] = []
-    if conflicts:
-        found = [r for r, deleted in orjson.loads(leaves)[1:] if not deleted]
-        if found:
-            extras.append(("_conflicts", found))
+    found = live_conflicts(leaves) if conflicts else None
+    if found:
+        extras.append(("_conflicts", found))
     if atts:
         extras.append(("_attachments", {n: attachment_json(m) for n, m in orjson.loads(atts).items()}))
     return render_doc(doc_id, rev, False, body, extras)
 
 
-_JOIN = ("JOIN docs d ON d.doc_id = {t}.doc_id AND d.deleted = 0 "
+_JOIN = ("JOIN docs d ON d.doc_id = v.doc_id AND d.deleted = 0 "
          "JOIN revs r ON r.doc_id = d.doc_id AND r.rev = d.winning_rev")
-
-
-def _bound_sql(column: str, bound: view_store.Bound, op: str, params: list[Any]) -> str:
-    cmp = op + ("=" if bound.inclusive else "")
-    if bound.doc_id is None:
-        params.append(bound.key_sort)
-        return f"{column} {cmp} ?"
-    params += [bound.key_sort, bound.doc_id]
-    return f"({column}, v.doc_id) {cmp} (?, ?)"
 
 
 async def _scan_index(db: Database, plan: Plan, index: Index, req: FindRequest, partitions: frozenset[str] | None,
@@ -224,19 +211,17 @@ async def _scan_index(db: Database, plan: Plan, index: Index, req: FindRequest, 
         else:
             low = edge
     part = (req.partition or "") if index.partitioned else ""
-    params: list[Any] = [index.signature, index.name, part]
-    clauses = ["v.sig = ?", "v.view = ?", "v.part = ?", _bound_sql("v.key_sort", low, ">", params),
-               _bound_sql("v.key_sort", high, "<", params)]
+    where, params = view_store.RangeQuery(index.signature, index.name, part, low, high).where("v.")
     if partitions is not None:
-        clauses.append(f"d.partition IN ({','.join('?' * len(partitions))})")
+        where += f" AND d.partition IN ({','.join('?' * len(partitions))})"
         params += sorted(partitions)
     order = "DESC" if plan.descending else "ASC"
-    cols, join = "d.winning_rev, d.leaves, r.body, r.atts", _JOIN.format(t="v")
+    cols, join = "d.winning_rev, d.leaves, r.body, r.atts", _JOIN
     if not bodies:
         cols, join = "NULL, NULL, NULL, NULL", "JOIN docs d ON d.doc_id = v.doc_id AND d.deleted = 0"
     rows = await db.read(
         f"SELECT v.doc_id, v.key, {cols} FROM view_rows v {join} "
-        f"WHERE {' AND '.join(clauses)} ORDER BY v.key_sort {order}, v.doc_id {order} LIMIT ?", [*params, page])
+        f"WHERE {where} ORDER BY v.key_sort {order}, v.doc_id {order} LIMIT ?", [*params, page])
     return [(d, orjson.loads(k), rev, lv, b, a) for d, k, rev, lv, b, a in rows]
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from ..errors import CouchError
 from .selector import Selector, erlang_term, normalize
 from .sort import Sort, parse_sort
@@ -101,8 +103,6 @@ def _bookmark(value: Any) -> str | None:
 
 
 def _json(value: Any) -> str:
-    import orjson
-
     return orjson.dumps(value).decode()
 
 

@@ -84,6 +84,7 @@ __all__ = [
     "normalize",
     "parse_field",
     "project",
+    "set_path",
 ]
 
 Cmp = Callable[[Any, Any], int]
@@ -622,11 +623,11 @@ def project(doc: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
         path = parse_field(field)
         value = _get_path(doc, path)
         if value is not NOT_FOUND and value is not BAD_PATH:
-            result = _set_path(result, path, value)
+            result = set_path(result, path, value)
     return result
 
 
-def _set_path(target: Any, path: tuple[str, ...], value: Any) -> Any:
+def set_path(target: Any, path: tuple[str, ...], value: Any) -> Any:
     """``mango_doc:set_field/3`` without mutating ``target``: returns the updated copy."""
     head, rest = path[0], path[1:]
     if isinstance(target, dict):
@@ -634,7 +635,7 @@ def _set_path(target: Any, path: tuple[str, ...], value: Any) -> Any:
         if not rest:
             updated[head] = value
         elif head in target:
-            updated[head] = _set_path(target[head], rest, value)
+            updated[head] = set_path(target[head], rest, value)
         else:
             updated[head] = _nested(rest, value)
         return updated
@@ -643,7 +644,7 @@ def _set_path(target: Any, path: tuple[str, ...], value: Any) -> Any:
         if index is None or not 0 <= index < len(target):
             return target
         updated_list = list(target)
-        updated_list[index] = _set_path(target[index], rest, value) if rest else value
+        updated_list[index] = set_path(target[index], rest, value) if rest else value
         return updated_list
     return target
 

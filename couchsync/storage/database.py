@@ -51,6 +51,14 @@ class DocRow:
         return [(r, bool(d)) for r, d in orjson.loads(self.leaves)]
 
 
+def live_conflicts(leaves_json: bytes) -> list[str]:
+    """``_conflicts`` from a ``docs.leaves`` value (``[[rev, deleted], …]``, winner first): the live
+    losing leaves, in order; a one-leaf document (the usual case) is answered without decoding."""
+    if leaves_json.count(b"[") <= 2:
+        return []
+    return [r for r, deleted in orjson.loads(leaves_json)[1:] if not deleted]
+
+
 @dataclass(slots=True)
 class RevBody:
     """A stored revision: ``body`` JSON bytes (no special members) and attachment metadata."""

@@ -84,22 +84,25 @@ class RangeQuery:
     skip: int = 0
     partitions: frozenset[str] | None = None  # staff on a global view: only rows of these doc partitions
 
-    def where(self) -> tuple[str, list[Any]]:
-        clauses = ["sig = ?", "view = ?", "part = ?"]
+    def where(self, alias: str = "") -> tuple[str, list[Any]]:
+        """The SQL condition and its parameters; ``alias`` (``"v."``) qualifies the columns of
+        ``view_rows`` when the query joins other tables."""
+        a = alias
+        clauses = [f"{a}sig = ?", f"{a}view = ?", f"{a}part = ?"]
         params: list[Any] = [self.sig, self.view, self.part]
         for bound, op in ((self.low, ">"), (self.high, "<")):
             if bound is None:
                 continue
             cmp = op + ("=" if bound.inclusive else "")
             if bound.doc_id is None:
-                clauses.append(f"key_sort {cmp} ?")
+                clauses.append(f"{a}key_sort {cmp} ?")
                 params.append(bound.key_sort)
             else:
-                clauses.append(f"(key_sort, doc_id) {cmp} (?, ?)")
+                clauses.append(f"({a}key_sort, {a}doc_id) {cmp} (?, ?)")
                 params += [bound.key_sort, bound.doc_id]
         if self.partitions is not None:
             parts = sorted(self.partitions)
-            clauses.append(f"substr(doc_id, 1, instr(doc_id, ':') - 1) IN ({','.join('?' * len(parts))})")
+            clauses.append(f"substr({a}doc_id, 1, instr({a}doc_id, ':') - 1) IN ({','.join('?' * len(parts))})")
             params += parts
         return " AND ".join(clauses), params
 

@@ -22,7 +22,7 @@ from ..core.documents import partition_of
 from ..core.render import render_doc
 from ..storage import views as view_store
 from ..storage.changes import changes_page, extract_page
-from ..storage.database import Database
+from ..storage.database import Database, live_conflicts
 from .design import DesignDoc
 
 log = logging.getLogger("couchsync.views")
@@ -35,10 +35,8 @@ PAGE = 5000  # documents per map call and per transaction (larger commits: fewer
 
 def _conflicts(leaves_json: bytes) -> list[tuple[str, object]]:
     """``[("_conflicts", [rev])]`` for a document with live losing leaves (Mango indexes see them,
-    as CouchDB's mango_native_proc does), else ``[]``; one-leaf documents are not parsed."""
-    if leaves_json.count(b"[") <= 2:
-        return []
-    found = [r for r, deleted in orjson.loads(leaves_json)[1:] if not deleted]
+    as CouchDB's mango_native_proc does), else ``[]``."""
+    found = live_conflicts(leaves_json)
     return [("_conflicts", found)] if found else []
 
 
