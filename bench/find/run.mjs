@@ -13,9 +13,9 @@ import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseOptions } from '../lib/options.mjs';
 import { generateDocs, prng, REPO_ROOT } from '../lib/fhirgen.mjs';
 import { Server, installCleanupHandlers, stopAll } from '../lib/servers.mjs';
 
@@ -36,35 +36,21 @@ const HELP = `Usage: node bench/find/run.mjs [options]   (or bench/find/run.sh [
   -h, --help
 `;
 
-const { values: opt } = parseArgs({
-  options: {
-    docs: { type: 'string', default: '100000' },
-    seed: { type: 'string', default: '42' },
-    rows: { type: 'string', default: '100' },
-    'query-reps': { type: 'string', default: '30' },
-    'scan-reps': { type: 'string', default: '3' },
-    'peer-scan-reps': { type: 'string', default: '1' },
-    'bulk-batch': { type: 'string', default: '1000' },
-    conns: { type: 'string', default: '2' },
-    skip: { type: 'string', default: '' },
-    python: { type: 'string', default: join(REPO_ROOT, '.venv', 'bin', 'python') },
-    timeout: { type: 'string', default: '1200' },
-    json: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
-if (opt.help) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-const int = (name, min = 0) => {
-  const v = Number(opt[name]);
-  if (!Number.isInteger(v) || v < min) {
-    console.error(`--${name} must be an integer >= ${min}`);
-    process.exit(2);
-  }
-  return v;
-};
+const { opt, int } = parseOptions({
+  docs: { type: 'string', default: '100000' },
+  seed: { type: 'string', default: '42' },
+  rows: { type: 'string', default: '100' },
+  'query-reps': { type: 'string', default: '30' },
+  'scan-reps': { type: 'string', default: '3' },
+  'peer-scan-reps': { type: 'string', default: '1' },
+  'bulk-batch': { type: 'string', default: '1000' },
+  conns: { type: 'string', default: '2' },
+  skip: { type: 'string', default: '' },
+  python: { type: 'string', default: join(REPO_ROOT, '.venv', 'bin', 'python') },
+  timeout: { type: 'string', default: '1200' },
+  json: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+}, HELP);
 const N = int('docs', 1);
 const SEED = int('seed');
 const ROWS = int('rows', 1);

@@ -15,10 +15,10 @@ import { cpus, loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import PouchDB from 'pouchdb';
 import memoryAdapter from 'pouchdb-adapter-memory';
+import { parseOptions } from '../lib/options.mjs';
 import { generateDocs, REPO_ROOT } from '../lib/fhirgen.mjs';
 import { ADMIN, Server, installCleanupHandlers, stopAll } from '../lib/servers.mjs';
 
@@ -54,41 +54,26 @@ const HELP = `Usage: node --expose-gc bench/replicate/run.mjs [options]   (or be
   -h, --help
 `;
 
-const { values: opt } = parseArgs({
-  options: {
-    docs: { type: 'string', default: '10000' },
-    reps: { type: 'string', default: '3' },
-    seed: { type: 'string', default: '42' },
-    'batch-size': { type: 'string', default: '100' },
-    'batches-limit': { type: 'string', default: '10' },
-    'bulk-batch': { type: 'string', default: '1000' },
-    conns: { type: 'string', default: '4' },
-    'changes-limit': { type: 'string', default: '10000' },
-    'changes-readers': { type: 'string', default: '4' },
-    skip: { type: 'string', default: '' },
-    python: { type: 'string', default: join(REPO_ROOT, '.venv', 'bin', 'python') },
-    'py-spy': { type: 'string' },
-    'py-spy-args': { type: 'string', default: '' },
-    timeout: { type: 'string', default: '300' },
-    'trace-http': { type: 'boolean', default: false },
-    'keep-alive': { type: 'boolean', default: false },
-    json: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
-if (opt.help) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-
-const int = (name, min = 0) => {
-  const v = Number(opt[name]);
-  if (!Number.isInteger(v) || v < min) {
-    console.error(`--${name} must be an integer >= ${min}`);
-    process.exit(2);
-  }
-  return v;
-};
+const { opt, int } = parseOptions({
+  docs: { type: 'string', default: '10000' },
+  reps: { type: 'string', default: '3' },
+  seed: { type: 'string', default: '42' },
+  'batch-size': { type: 'string', default: '100' },
+  'batches-limit': { type: 'string', default: '10' },
+  'bulk-batch': { type: 'string', default: '1000' },
+  conns: { type: 'string', default: '4' },
+  'changes-limit': { type: 'string', default: '10000' },
+  'changes-readers': { type: 'string', default: '4' },
+  skip: { type: 'string', default: '' },
+  python: { type: 'string', default: join(REPO_ROOT, '.venv', 'bin', 'python') },
+  'py-spy': { type: 'string' },
+  'py-spy-args': { type: 'string', default: '' },
+  timeout: { type: 'string', default: '300' },
+  'trace-http': { type: 'boolean', default: false },
+  'keep-alive': { type: 'boolean', default: false },
+  json: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+}, HELP);
 const N = int('docs', 1);
 const REPS = int('reps', 1);
 const SEED = int('seed');

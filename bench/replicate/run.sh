@@ -1,18 +1,5 @@
 #!/usr/bin/env bash
 # bench/replicate entry point: see bench/README.md, or run with --help.
 #   bench/replicate/run.sh [--docs 10000] [--reps 3] [...]
-set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-if [ ! -d "$root/node_modules/pouchdb" ] || [ ! -d "$root/node_modules/pouchdb-server" ]; then
-  echo "node_modules missing: run 'npm ci' in $root" >&2
-  exit 2
-fi
-if [ -z "${COUCHSYNC_PYTHON:-}" ] && [ ! -x "$root/.venv/bin/python" ]; then
-  echo "$root/.venv missing: python3 -m venv .venv && .venv/bin/pip install -e ." >&2
-  exit 2
-fi
-py=()
-[ -n "${COUCHSYNC_PYTHON:-}" ] && py=(--python "$COUCHSYNC_PYTHON")
-# exec: Ctrl-C / SIGTERM reach node directly, which stops both servers and removes its tmp dirs.
-exec node --expose-gc "$here/run.mjs" "${py[@]}" "$@"
+exec "$here/../lib/run.sh" "$here/run.mjs" --expose-gc -- "$@"

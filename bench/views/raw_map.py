@@ -109,7 +109,7 @@ def stages(
         at = mark("loads", at)
         results = compiled.map_docs(["by_type"], docs)
         at = mark("map", at)
-        rows = indexer._rows(ddoc, ["by_type"], docs, results)
+        rows = indexer._rows(ddoc, ["by_type"], [doc_id for doc_id, _, _ in page], results)
         at = mark("rows", at)
         seq += len(page)
         conn.execute("BEGIN IMMEDIATE")

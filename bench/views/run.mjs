@@ -15,8 +15,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { parseOptions } from '../lib/options.mjs';
 import { generateDocs, prng, REPO_ROOT } from '../lib/fhirgen.mjs';
 import { Server, installCleanupHandlers, stopAll } from '../lib/servers.mjs';
 
@@ -45,39 +45,24 @@ const HELP = `Usage: node --expose-gc bench/views/run.mjs [options]   (or bench/
   -h, --help
 `;
 
-const { values: opt } = parseArgs({
-  options: {
-    docs: { type: 'string', default: '100000' },
-    reps: { type: 'string', default: '3' },
-    seed: { type: 'string', default: '42' },
-    'bulk-batch': { type: 'string', default: '1000' },
-    conns: { type: 'string', default: '2' },
-    edits: { type: 'string', default: '100' },
-    'edit-rounds': { type: 'string', default: '5' },
-    'query-reps': { type: 'string', default: '10' },
-    rows: { type: 'string', default: '1000' },
-    skip: { type: 'string', default: '' },
-    python: { type: 'string', default: join(REPO_ROOT, '.venv', 'bin', 'python') },
-    'py-spy': { type: 'string' },
-    'py-spy-args': { type: 'string', default: '' },
-    timeout: { type: 'string', default: '1200' },
-    json: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
-if (opt.help) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-
-const int = (name, min = 0) => {
-  const v = Number(opt[name]);
-  if (!Number.isInteger(v) || v < min) {
-    console.error(`--${name} must be an integer >= ${min}`);
-    process.exit(2);
-  }
-  return v;
-};
+const { opt, int } = parseOptions({
+  docs: { type: 'string', default: '100000' },
+  reps: { type: 'string', default: '3' },
+  seed: { type: 'string', default: '42' },
+  'bulk-batch': { type: 'string', default: '1000' },
+  conns: { type: 'string', default: '2' },
+  edits: { type: 'string', default: '100' },
+  'edit-rounds': { type: 'string', default: '5' },
+  'query-reps': { type: 'string', default: '10' },
+  rows: { type: 'string', default: '1000' },
+  skip: { type: 'string', default: '' },
+  python: { type: 'string', default: join(REPO_ROOT, '.venv', 'bin', 'python') },
+  'py-spy': { type: 'string' },
+  'py-spy-args': { type: 'string', default: '' },
+  timeout: { type: 'string', default: '1200' },
+  json: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+}, HELP);
 const N = int('docs', 1);
 const REPS = int('reps', 1);
 const SEED = int('seed');

@@ -1,18 +1,5 @@
 #!/usr/bin/env bash
 # bench/views entry point: see bench/README.md ("bench/views"), or run with --help.
 #   bench/views/run.sh [--docs 100000] [--reps 3] [...]
-set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-if [ ! -d "$root/node_modules/pouchdb-server" ]; then
-  echo "node_modules missing: run 'npm ci' in $root" >&2
-  exit 2
-fi
-if [ -z "${COUCHSYNC_PYTHON:-}" ] && [ ! -x "$root/.venv/bin/python" ]; then
-  echo "$root/.venv missing: python3 -m venv .venv && .venv/bin/pip install -e ." >&2
-  exit 2
-fi
-py=()
-[ -n "${COUCHSYNC_PYTHON:-}" ] && py=(--python "$COUCHSYNC_PYTHON")
-# exec: Ctrl-C / SIGTERM reach node directly, which stops both servers and removes its tmp dirs.
-exec node --expose-gc "$here/run.mjs" "${py[@]}" "$@"
+exec "$here/../lib/run.sh" "$here/run.mjs" --expose-gc -- "$@"
